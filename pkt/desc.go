@@ -57,6 +57,8 @@ const (
 	DropShutdown     // still queued at shutdown and freed
 	DropARPPending   // next hop unresolved and the pending queue was full
 	DropNotForUs     // addressed to the router but not a protocol it answers
+	DropDelayLine    // the egress delay line was full
+	DropHandoff      // the ring to the egress lcore was full
 	NumDropReasons
 )
 
@@ -64,6 +66,7 @@ var dropNames = [NumDropReasons]string{
 	"none", "no_route", "ttl_expired", "malformed", "bad_checksum", "unsupported_ethertype",
 	"tail", "head", "aqm", "overflow", "no_buffer", "no_descriptor", "offchip_bandwidth",
 	"tx_full", "no_mbuf", "shutdown", "arp_pending", "not_for_us",
+	"delay_line_full", "handoff_full",
 }
 
 // String returns the reason's stable snake_case name, used in JSON and metric labels.

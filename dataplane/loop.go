@@ -1,0 +1,485 @@
+package dataplane
+
+import (
+	"unsafe"
+
+	"github.com/dpdkq/dpdkq/mempool"
+	"github.com/dpdkq/dpdkq/packet"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+// Packet kinds carried in the mbuf metadata across the hand-off ring.
+const (
+	kindData uint8 = iota // to be queued on the output port
+	kindCtrl              // router-originated or reply: send on the port directly
+)
+
+// rte_lpm marks a successful lookup with this bit in the returned next hop.
+const lpmHit = 0x01000000
+
+// ARP requests for one neighbor: at most one per 100 ms over all lcores.
+const arpInterval = int64(100e6)
+
+// worker is one lcore's poll loop state. Everything in it is touched only by its lcore
+// while running (except pub, read through its seqlock, and stop, read-only here).
+type worker struct {
+	r     *Router
+	lcore uint
+	idx   int // index among workers (its tx queue number where the port has enough)
+
+	rxqs []rxq
+	rx   *mempool.Burst // rx burst array (C memory)
+
+	// route lookup scratch, C memory so rte_lpm_lookup_bulk needs no cgocheck walk
+	ipsC, hopsC unsafe.Pointer
+	ips, hops   []uint32
+	fwd         []int32 // rx index of each looked-up packet
+
+	info packet.IPv4Info
+
+	free  *mempool.Burst // drops to free in bulk
+	nfree int
+
+	handoff []*outBuf // per destination worker (nil for self)
+	inRing  uintptr   // this worker's own MPSC ring (0 with one worker)
+	ringBuf *mempool.Burst
+
+	ctrl []*outBuf // per port: control frames to send directly (replies, ARP)
+
+	arch   Arch
+	egress []*egressPort // ports whose egress this lcore owns
+	descs  []pkt.Desc
+	due    []pkt.Desc
+
+	cnt      []PortCounters // per port, plain (owner only)
+	pub      *published
+	iter     int
+	pubEvery int
+}
+
+type rxq struct {
+	pidx  int
+	id    uint16
+	queue uint16
+}
+
+type outBuf struct {
+	b  *mempool.Burst
+	n  int
+	in  []int32  // ctrl buffers: input port of each frame, -1 for router-originated
+	len []uint32 // ctrl buffers: frame lengths (read before the tx call gives them away)
+}
+
+type egressPort struct {
+	pidx   int
+	id     uint16
+	txq    uint16
+	shaper *Shaper
+	delay  *DelayLine
+	tx     *mempool.Burst
+}
+
+// clock converts the TSC read by the burst calls into ns since the router started.
+func (w *worker) clock(tsc uint64) int64 {
+	return int64(float64(tsc-w.r.tsc0) * w.r.nsPerTick)
+}
+
+// run is the poll loop. It returns when the router's stop flag is set, after handing
+// every buffered packet back (queued packets stay queued for the shutdown drain).
+func (w *worker) run() int {
+	var tsc uint64
+	r := w.r
+	for !r.stop.Load() {
+		for i := range w.rxqs {
+			q := &w.rxqs[i]
+			n := rxBurst(q.id, q.queue, w.rx.Addr(), r.burst, &tsc)
+			if n > 0 {
+				w.processRx(q.pidx, n, w.clock(tsc))
+			}
+		}
+		now := w.clock(tsc)
+		if w.inRing != 0 {
+			if n := ringGet(w.inRing, w.ringBuf.Addr(), r.burst, &tsc); n > 0 {
+				now = w.clock(tsc)
+				w.processRing(n, now)
+			}
+		}
+		w.flushHandoff()
+		w.flushCtrl()
+		for _, e := range w.egress {
+			w.serveEgress(e, now)
+		}
+		w.flushFree()
+		w.iter++
+		if w.iter >= w.pubEvery {
+			w.iter = 0
+			w.publish()
+		}
+	}
+	w.flushHandoff()
+	w.flushCtrl()
+	w.flushFree()
+	w.publish()
+	return 0
+}
+
+func (w *worker) publish() {
+	w.pub.store(w.cnt)
+	if w.arch != nil {
+		w.arch.Publish()
+	}
+}
+
+// Drop implements pkt.DropSink: count under the input port and free in bulk.
+func (w *worker) Drop(d *pkt.Desc, reason pkt.DropReason) {
+	w.cnt[d.InPort].Drops[reason]++
+	w.freeMbuf(d.Mbuf)
+}
+
+func (w *worker) dropMbuf(m uintptr, inPort int, reason pkt.DropReason) {
+	w.cnt[inPort].Drops[reason]++
+	w.freeMbuf(m)
+}
+
+func (w *worker) freeMbuf(m uintptr) {
+	w.free.S()[w.nfree] = m
+	w.nfree++
+	if w.nfree == len(w.free.S()) {
+		w.flushFree()
+	}
+}
+
+func (w *worker) flushFree() {
+	if w.nfree > 0 {
+		w.free.FreeBulk(w.nfree)
+		w.nfree = 0
+	}
+}
+
+// processRx classifies and routes one rx burst received on port pidx.
+func (w *worker) processRx(pidx, n int, now int64) {
+	r := w.r
+	p := &r.ports[pidx]
+	c := &w.cnt[pidx]
+	burst := w.rx.S()[:n]
+	if p.cfg.Mode == ModeXConnect {
+		for _, m := range burst {
+			c.RxPackets++
+			c.RxBytes += uint64(mempool.PktLen(m))
+			meta := mempool.MetaOf(m)
+			*meta = mempool.Meta{OutPort: uint16(p.cfg.Peer), InPort: uint16(pidx)}
+			w.dispatch(m, p.cfg.Peer, now)
+		}
+		return
+	}
+	k := 0
+	for i, m := range burst {
+		c.RxPackets++
+		c.RxBytes += uint64(mempool.PktLen(m))
+		if mempool.NbSegs(m) != 1 {
+			w.dropMbuf(m, pidx, pkt.DropUnsupported) // jumbo chains are not routed
+			continue
+		}
+		data := mempool.Data(m)
+		etype, _ := packet.EtherType(data)
+		if etype == packet.EtherTypeARP {
+			w.handleARP(m, data, pidx, now)
+			continue
+		}
+		if reason := packet.ParseIPv4(data, &w.info); reason != pkt.DropNone {
+			w.dropMbuf(m, pidx, reason)
+			continue
+		}
+		in := &w.info
+		meta := mempool.MetaOf(m)
+		*meta = mempool.Meta{Hash: in.Hash, InPort: uint16(pidx), Class: r.dscpClass[in.TOS>>2], ECN: in.TOS & 3, L3: uint8(in.L3)}
+		w.ips[k] = in.Dst
+		w.fwd[k] = int32(i)
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	lpmLookupBulk(r.lpm, uintptr(w.ipsC), uintptr(w.hopsC), k)
+	for j := 0; j < k; j++ {
+		m := burst[w.fwd[j]]
+		hop := w.hops[j]
+		if hop&lpmHit == 0 {
+			w.dropMbuf(m, pidx, pkt.DropNoRoute)
+			continue
+		}
+		nh := &r.nexthops[hop&0xFFFFFF]
+		data := mempool.Data(m)
+		if nh.local {
+			w.handleLocal(m, data, pidx)
+			continue
+		}
+		mac, ok := nh.mac, nh.static
+		if !ok {
+			target := nh.via
+			if target == 0 {
+				target = w.ips[j]
+			}
+			if mac, ok = r.neigh.lookup(target); !ok {
+				w.dropMbuf(m, pidx, pkt.DropARPPending)
+				if r.neigh.shouldRequest(target, now, arpInterval) {
+					w.sendARPRequest(nh.port, target)
+				}
+				continue
+			}
+		}
+		l3 := int(mempool.MetaOf(m).L3)
+		if !packet.DecTTL(data, l3) {
+			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
+			continue
+		}
+		out := &r.ports[nh.port]
+		packet.RewriteMACs(data, out.mac, mac)
+		mempool.MetaOf(m).OutPort = uint16(nh.port)
+		w.dispatch(m, nh.port, now)
+	}
+}
+
+// dispatch queues a routed packet locally when this lcore owns the output port, or
+// hands it to the owner's ring.
+func (w *worker) dispatch(m uintptr, out int, now int64) {
+	owner := w.r.owner[out]
+	if owner == w.idx {
+		w.enqueue(m, now)
+		return
+	}
+	b := w.handoff[owner]
+	b.b.S()[b.n] = m
+	b.n++
+	if b.n == w.r.burst {
+		w.flushOne(owner)
+	}
+}
+
+func (w *worker) enqueue(m uintptr, now int64) {
+	meta := mempool.MetaOf(m)
+	d := pkt.Desc{Mbuf: m, Enq: now, Hash: meta.Hash, Len: mempool.PktLen(m), InPort: meta.InPort,
+		OutPort: meta.OutPort, Class: meta.Class, ECN: meta.ECN}
+	w.arch.Enqueue(now, &d, w)
+}
+
+func (w *worker) flushHandoff() {
+	for i, b := range w.handoff {
+		if b != nil && b.n > 0 {
+			w.flushOne(i)
+		}
+	}
+}
+
+func (w *worker) flushOne(owner int) {
+	b := w.handoff[owner]
+	n := b.n
+	b.n = 0
+	sent := ringPut(w.r.workers[owner].inRing, b.b.Addr(), n)
+	for _, m := range b.b.S()[sent:n] {
+		// The owner's ring is full: this lcore still owns these.
+		meta := mempool.MetaOf(m)
+		if meta.Kind == kindCtrl && meta.InPort == genPort {
+			w.cnt[meta.OutPort].GenFailed++
+			w.freeMbuf(m)
+			continue
+		}
+		w.dropMbuf(m, int(meta.InPort), pkt.DropHandoff)
+	}
+}
+
+// processRing takes packets other lcores routed to ports this lcore owns.
+func (w *worker) processRing(n int, now int64) {
+	for _, m := range w.ringBuf.S()[:n] {
+		meta := mempool.MetaOf(m)
+		if meta.Kind == kindCtrl {
+			w.queueCtrl(m, int(meta.OutPort))
+			continue
+		}
+		w.enqueue(m, now)
+	}
+}
+
+// serveEgress moves packets from the queues through the shaper and delay line to tx.
+func (w *worker) serveEgress(e *egressPort, now int64) {
+	if budget := e.shaper.Budget(now); budget > 0 {
+		if k := w.arch.Dequeue(now, e.pidx, w.descs, budget, w); k > 0 {
+			bytes := 0
+			for i := range w.descs[:k] {
+				bytes += int(w.descs[i].Len)
+			}
+			e.shaper.Charge(bytes, k)
+			if e.delay == nil {
+				w.transmit(e, w.descs[:k])
+			} else {
+				for i := range w.descs[:k] {
+					if !e.delay.Push(now, &w.descs[i]) {
+						w.Drop(&w.descs[i], pkt.DropDelayLine)
+					}
+				}
+			}
+		}
+	}
+	if e.delay != nil {
+		if k := e.delay.Pop(now, w.due); k > 0 {
+			w.transmit(e, w.due[:k])
+		}
+	}
+}
+
+// transmit applies CE marks and sends one burst (one cgo call); what the device
+// refuses is freed by the same call and counted as tx_full.
+func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
+	arr := e.tx.S()
+	var bytes uint64
+	for i := range ds {
+		d := &ds[i]
+		m := d.Mbuf
+		if d.Flags&pkt.FlagMarkCE != 0 {
+			if packet.SetCE(mempool.Data(m), int(mempool.MetaOf(m).L3)) {
+				w.cnt[d.InPort].Marks++
+			}
+		}
+		arr[i] = m
+		bytes += uint64(d.Len)
+	}
+	sent := txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds))
+	c := &w.cnt[e.pidx]
+	c.TxPackets += uint64(sent)
+	for i := range ds {
+		if i < sent {
+			w.cnt[ds[i].InPort].Fwd++
+		} else {
+			w.cnt[ds[i].InPort].Drops[pkt.DropTxFull]++
+			bytes -= uint64(ds[i].Len)
+		}
+	}
+	c.TxBytes += bytes
+}
+
+// ---- control frames: ARP, ICMP echo ----
+
+func (w *worker) handleARP(m uintptr, data []byte, pidx int, now int64) {
+	r := w.r
+	p := &r.ports[pidx]
+	var a packet.ARPInfo
+	if !packet.ParseARP(data, &a) {
+		w.dropMbuf(m, pidx, pkt.DropMalformed)
+		return
+	}
+	if a.TargetIP != p.ip || p.ip == 0 {
+		// Not for us. Gratuitous or third-party ARP is not learned (RFC 826 only
+		// updates existing entries; we keep it simple and ignore it).
+		w.dropMbuf(m, pidx, pkt.DropNotForUs)
+		return
+	}
+	r.neigh.learn(a.SenderIP, a.SenderMAC, false)
+	if a.Op != packet.ARPRequest {
+		w.cnt[pidx].Local++ // a reply to us: learned and consumed
+		w.freeMbuf(m)
+		return
+	}
+	n := packet.BuildARPReplyInPlace(data, p.mac, p.ip)
+	mempool.SetLen(m, n)
+	w.sendCtrl(m, pidx, pidx)
+}
+
+func (w *worker) handleLocal(m uintptr, data []byte, pidx int) {
+	if !packet.IsICMPEchoRequest(data, &w.info) {
+		w.dropMbuf(m, pidx, pkt.DropNotForUs)
+		return
+	}
+	n := packet.BuildICMPEchoReplyInPlace(data, &w.info)
+	mempool.SetLen(m, n)
+	w.sendCtrl(m, pidx, pidx)
+}
+
+func (w *worker) sendARPRequest(pidx int, target uint32) {
+	r := w.r
+	p := &r.ports[pidx]
+	m := r.pool.Alloc()
+	if m == 0 {
+		w.cnt[pidx].GenFailed++
+		return
+	}
+	data := mempool.Data(m)
+	n := packet.BuildARPRequest(data[:cap(data)], p.mac, p.ip, target)
+	mempool.SetLen(m, n)
+	w.sendCtrl(m, pidx, -1)
+}
+
+// genPort is the InPort of router-originated frames.
+const genPort = 0xFFFF
+
+// sendCtrl sends a control frame on port out: directly on this lcore's own tx queue
+// when the device has one for it, otherwise through the port owner's ring.
+// inPort < 0 marks a router-originated frame.
+func (w *worker) sendCtrl(m uintptr, out, inPort int) {
+	meta := mempool.MetaOf(m)
+	meta.OutPort, meta.Kind, meta.InPort = uint16(out), kindCtrl, genPort
+	if inPort >= 0 {
+		meta.InPort = uint16(inPort)
+	}
+	if w.r.ports[out].direct || w.r.owner[out] == w.idx {
+		w.queueCtrl(m, out)
+		return
+	}
+	owner := w.r.owner[out]
+	b := w.handoff[owner]
+	b.b.S()[b.n] = m
+	b.n++
+	if b.n == w.r.burst {
+		w.flushOne(owner)
+	}
+}
+
+func (w *worker) queueCtrl(m uintptr, out int) {
+	b := w.ctrl[out]
+	b.b.S()[b.n] = m
+	in := int32(mempool.MetaOf(m).InPort)
+	if in == genPort {
+		in = -1
+	}
+	b.in[b.n] = in
+	b.len[b.n] = mempool.PktLen(m)
+	b.n++
+	if b.n == len(b.b.S()) {
+		w.flushCtrlPort(out)
+	}
+}
+
+func (w *worker) flushCtrl() {
+	for i, b := range w.ctrl {
+		if b.n > 0 {
+			w.flushCtrlPort(i)
+		}
+	}
+}
+
+func (w *worker) flushCtrlPort(out int) {
+	b := w.ctrl[out]
+	n := b.n
+	b.n = 0
+	txq := w.r.ports[out].ownerTxq
+	if w.r.ports[out].direct {
+		txq = uint16(w.idx)
+	}
+	sent := txBurstOrFree(w.r.ports[out].id, txq, b.b.Addr(), n)
+	c := &w.cnt[out]
+	c.TxPackets += uint64(sent)
+	for i, in := range b.in[:n] {
+		if i < sent {
+			c.TxBytes += uint64(b.len[i])
+		}
+		switch {
+		case in < 0 && i < sent:
+			c.Generated++
+		case in < 0:
+			c.GenFailed++
+		case i < sent:
+			w.cnt[in].Fwd++
+		default:
+			w.cnt[in].Drops[pkt.DropTxFull]++
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package dataplane_test
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dpdkq/dpdkq/dataplane"
+	"github.com/dpdkq/dpdkq/internal/testpkt"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+var (
+	in0MAC  = [6]byte{0x02, 0, 0, 0, 0, 0x01}
+	out0MAC = [6]byte{0x02, 0, 0, 0, 1, 0x01}
+	nhMAC   = [6]byte{0x02, 0, 0, 0, 1, 0x02}
+)
+
+func baseConfig(t *testing.T, in, out string, workers ...uint) dataplane.Config {
+	if len(workers) == 0 {
+		workers = []uint{1}
+	}
+	cfg := dataplane.Config{
+		Ports: []dataplane.PortConfig{
+			{Name: "in0", Device: in, Addr: netip.MustParsePrefix("10.0.0.1/24"), MAC: in0MAC, EgressLcore: -1},
+			{Name: "out0", Device: out, Addr: netip.MustParsePrefix("10.1.0.1/24"), MAC: out0MAC, EgressLcore: -1},
+		},
+		Routes:    []dataplane.Route{{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 1, Via: netip.MustParseAddr("10.1.0.2"), MAC: nhMAC}},
+		Workers:   workers,
+		Mbufs:     4095,
+		MbufCache: 64,
+		DataRoom:  2176,
+		Burst:     32,
+		FIFOLimit: 4096,
+	}
+	for d := range cfg.DSCPClass {
+		cfg.DSCPClass[d] = uint8(d >> 3)
+	}
+	return cfg
+}
+
+// waitRx polls the live counters until n packets were received on port 0 and nothing
+// is left in flight, or the deadline passes.
+func waitRx(t *testing.T, r *dataplane.Router, n uint64, settle time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		c := r.Counters()
+		if c[0].RxPackets >= n {
+			time.Sleep(settle)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out: rx %d of %d", r.Counters()[0].RxPackets, n)
+}
+
+func TestRouteSamplePcap(t *testing.T) {
+	for _, workers := range [][]uint{{1}, {1, 2}} {
+		t.Run(map[int]string{1: "one-worker", 2: "two-workers"}[len(workers)], func(t *testing.T) {
+			dir := t.TempDir()
+			frames, expect := testpkt.Sample(1000, 7)
+			in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
+			require.NoError(t, testpkt.WritePcap(in, frames, nil))
+			cfg := baseConfig(t, "net_pcap0,rx_pcap="+in, "net_pcap1,tx_pcap="+out, workers...)
+			r, err := dataplane.Start(cfg, nil)
+			require.NoError(t, err)
+			waitRx(t, r, uint64(len(frames)), 200*time.Millisecond)
+			s := r.Stop()
+
+			require.True(t, s.Balanced, "%+v", s.Ports)
+			require.Zero(t, s.MempoolLeaked)
+			require.Equal(t, 0, s.MempoolEnd)
+			in0 := s.Ports[0]
+			require.EqualValues(t, expect.Total, in0.RxPackets)
+			require.EqualValues(t, expect.Forward, in0.Forwarded)
+			for r := pkt.DropReason(1); r < pkt.NumDropReasons; r++ {
+				require.EqualValues(t, expect.Drops[r], in0.Drops[r.String()], "drops for %s", r)
+			}
+			require.EqualValues(t, expect.Forward, s.Ports[1].TxPackets)
+			require.EqualValues(t, expect.ForwardBytes, s.Ports[1].TxBytes)
+
+			got, err := testpkt.ReadPcap(out)
+			require.NoError(t, err)
+			require.Len(t, got, expect.Forward)
+			// Every output frame: MACs rewritten, TTL one less than the input's, valid
+			// checksums by gopacket's independent computation. Order is preserved.
+			var want []*testpkt.Decoded
+			sf, _ := testpkt.SampleFrames(1000, 7)
+			for _, f := range sf {
+				if f.Expect == pkt.DropNone {
+					want = append(want, testpkt.DecodeValid(t, f.Data))
+				}
+			}
+			for i, f := range got {
+				d := testpkt.DecodeValid(t, f.Data)
+				require.NoError(t, d.VerifyChecksums(), "frame %d", i)
+				require.Equal(t, nhMAC[:], []byte(d.Eth.DstMAC), "frame %d", i)
+				require.Equal(t, out0MAC[:], []byte(d.Eth.SrcMAC), "frame %d", i)
+				require.Equal(t, want[i].IPv4.TTL-1, d.IPv4.TTL, "frame %d", i)
+				require.Equal(t, want[i].IPv4.DstIP, d.IPv4.DstIP, "frame %d", i)
+			}
+		})
+	}
+}

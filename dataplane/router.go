@@ -1,0 +1,383 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+
+	"github.com/dpdkq/dpdkq/lcore"
+	"github.com/dpdkq/dpdkq/mempool"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+// Router is a running dataplane: ports, routes, and one poll loop per worker lcore.
+type Router struct {
+	cfg  Config
+	log  *zap.Logger
+	pool *mempool.Pool
+
+	ports     []portState
+	lpm       uintptr
+	nexthops  []nexthop
+	neigh     neighTable
+	dscpClass [64]uint8
+
+	workers []*worker
+	owner   []int // port index -> worker index owning its egress
+
+	burst     int
+	tsc0      uint64
+	nsPerTick float64
+	started   time.Time
+
+	stop     atomic.Bool
+	stopOnce sync.Once
+	inUse0   int
+	inUseEnd int
+	final    *Summary
+}
+
+type portState struct {
+	cfg      PortConfig
+	id       uint16  // DPDK port id
+	mac      [6]byte // our MAC on this port
+	ip       uint32  // our IPv4 address (host order), 0 in xconnect mode
+	ntxq     int     // tx queues configured (may be fewer than workers)
+	ownerTxq uint16  // tx queue the egress owner uses
+	direct   bool    // every worker has its own tx queue (worker index) on this port
+	open     bool
+}
+
+type nexthop struct {
+	port   int
+	via    uint32  // next-hop IP, 0 for directly connected (resolve the destination)
+	mac    [6]byte // static MAC when static
+	static bool
+	local  bool // addressed to the router itself
+}
+
+var metaOnce sync.Once
+var metaErr error
+var runSeq atomic.Int64
+
+func ip4(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// Start brings up the dataplane on an initialized EAL: mempool, ports, routes, and the
+// poll loops on the worker lcores. On error everything already set up is released.
+func Start(cfg Config, log *zap.Logger) (r *Router, err error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if !lcore.Initialized() {
+		return nil, errors.New("dataplane: EAL is not initialized")
+	}
+	if len(cfg.Workers) == 0 {
+		return nil, errors.New("dataplane: no worker lcores")
+	}
+	for _, id := range cfg.Workers {
+		if !lcore.Enabled(id) || id == lcore.MainID() {
+			return nil, fmt.Errorf("dataplane: lcore %d is not an enabled worker (EAL workers: %v)", id, lcore.Workers())
+		}
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 32
+	}
+	if cfg.Burst > MaxBurst {
+		return nil, fmt.Errorf("dataplane: burst %d > %d", cfg.Burst, MaxBurst)
+	}
+	if cfg.PublishEvery <= 0 {
+		cfg.PublishEvery = 256
+	}
+	if cfg.FIFOLimit <= 0 {
+		cfg.FIFOLimit = 1024
+	}
+	metaOnce.Do(func() { metaErr = mempool.RegisterMeta() })
+	if metaErr != nil {
+		return nil, metaErr
+	}
+	r = &Router{cfg: cfg, log: log, burst: cfg.Burst, dscpClass: cfg.DSCPClass}
+	defer func() {
+		if err != nil {
+			r.teardown()
+			r = nil
+		}
+	}()
+	seq := runSeq.Add(1)
+	if r.pool, err = mempool.Create(fmt.Sprintf("dq_mbuf_%d", seq), uint(cfg.Mbufs), uint(cfg.MbufCache), uint(cfg.DataRoom), -1); err != nil {
+		return r, err
+	}
+	r.inUse0 = r.pool.InUse()
+	if err = r.setupPorts(); err != nil {
+		return r, err
+	}
+	if err = r.setupRoutes(fmt.Sprintf("dq_lpm_%d", seq)); err != nil {
+		return r, err
+	}
+	if err = r.setupWorkers(fmt.Sprintf("dq_ring_%d", seq)); err != nil {
+		return r, err
+	}
+	r.tsc0 = lcore.RDTSC()
+	r.nsPerTick = 1e9 / float64(lcore.TSCHz())
+	r.started = time.Now()
+	for i, w := range r.workers {
+		w := w
+		if err = lcore.Launch(w.lcore, w.run); err != nil {
+			r.stop.Store(true)
+			for _, v := range r.workers[:i] {
+				lcore.Wait(v.lcore)
+			}
+			return r, err
+		}
+	}
+	log.Info("dataplane started", zap.Int("ports", len(r.ports)), zap.Uints("workers", cfg.Workers),
+		zap.Int("mbufs", cfg.Mbufs), zap.Int("burst", cfg.Burst))
+	return r, nil
+}
+
+func (r *Router) setupPorts() error {
+	names := map[string]bool{}
+	for i, pc := range r.cfg.Ports {
+		name := pc.Device
+		if k := strings.IndexByte(name, ','); k >= 0 {
+			name = name[:k]
+		}
+		if names[name] {
+			return fmt.Errorf("ports[%d] (%s): device %q is used twice", i, pc.Name, name)
+		}
+		names[name] = true
+		id, err := probePort(pc.Device, name)
+		if err != nil {
+			return fmt.Errorf("ports[%d] (%s): %w", i, pc.Name, err)
+		}
+		ps := portState{cfg: pc, id: id}
+		r.ports = append(r.ports, ps)
+		p := &r.ports[len(r.ports)-1]
+		if pc.RxQueues <= 0 {
+			p.cfg.RxQueues = 1
+		}
+		if pc.RxDesc <= 0 {
+			p.cfg.RxDesc = 1024
+		}
+		if pc.TxDesc <= 0 {
+			p.cfg.TxDesc = 1024
+		}
+		ntxq, err := setupPort(id, p.cfg.RxQueues, len(r.cfg.Workers), p.cfg.RxDesc, p.cfg.TxDesc, r.pool.Ptr(), pc.Promisc)
+		p.open = true // close even if start failed half way
+		if err != nil {
+			return fmt.Errorf("ports[%d] (%s): %s: %w", i, pc.Name, pc.Device, err)
+		}
+		p.ntxq = ntxq
+		p.mac = pc.MAC
+		if p.mac == ([6]byte{}) {
+			p.mac = portMAC(id)
+		}
+		if pc.Mode == ModeRoute && pc.Addr.IsValid() {
+			p.ip = ip4(pc.Addr.Addr())
+		}
+		r.log.Info("port up", zap.String("port", pc.Name), zap.Uint16("dpdk_id", id), zap.String("device", pc.Device),
+			zap.String("mac", fmtMAC(p.mac)), zap.Int("tx_queues", ntxq), zap.Float64("rate_bps", pc.RateBps),
+			zap.Duration("delay", pc.Delay))
+	}
+	return nil
+}
+
+func (r *Router) setupRoutes(name string) error {
+	var err error
+	if r.lpm, err = lpmCreate(name, 4096, 1024); err != nil {
+		return err
+	}
+	add := func(pfx netip.Prefix, nh nexthop) error {
+		r.nexthops = append(r.nexthops, nh)
+		return lpmAdd(r.lpm, ip4(pfx.Masked().Addr()), uint8(pfx.Bits()), uint32(len(r.nexthops)-1))
+	}
+	for i := range r.ports {
+		p := &r.ports[i]
+		if p.ip == 0 {
+			continue
+		}
+		if err := add(p.cfg.Addr.Masked(), nexthop{port: i}); err != nil {
+			return fmt.Errorf("connected route of %s: %w", p.cfg.Name, err)
+		}
+		if err := add(netip.PrefixFrom(p.cfg.Addr.Addr(), 32), nexthop{port: i, local: true}); err != nil {
+			return fmt.Errorf("local address of %s: %w", p.cfg.Name, err)
+		}
+	}
+	for i, rt := range r.cfg.Routes {
+		if err := r.AddRoute(rt); err != nil {
+			return fmt.Errorf("routes[%d]: %w", i, err)
+		}
+		_ = i
+	}
+	for _, n := range r.cfg.Neighbors {
+		r.neigh.learn(ip4(n.IP), n.MAC, true)
+	}
+	return nil
+}
+
+// AddRoute installs a static route (start-up; live changes come with the control API).
+func (r *Router) AddRoute(rt Route) error {
+	if rt.Port < 0 || rt.Port >= len(r.ports) {
+		return fmt.Errorf("route %s: no port %d", rt.Prefix, rt.Port)
+	}
+	nh := nexthop{port: rt.Port, mac: rt.MAC, static: rt.MAC != [6]byte{}}
+	if rt.Via.IsValid() {
+		nh.via = ip4(rt.Via)
+	}
+	r.nexthops = append(r.nexthops, nh)
+	return lpmAdd(r.lpm, ip4(rt.Prefix.Masked().Addr()), uint8(rt.Prefix.Bits()), uint32(len(r.nexthops)-1))
+}
+
+func (r *Router) setupWorkers(ringName string) error {
+	nw := len(r.cfg.Workers)
+	widx := map[uint]int{}
+	for i, id := range r.cfg.Workers {
+		widx[id] = i
+	}
+	// Egress ownership: configured lcore, else round robin.
+	r.owner = make([]int, len(r.ports))
+	for i := range r.ports {
+		r.owner[i] = i % nw
+		if l := r.ports[i].cfg.EgressLcore; l >= 0 {
+			wi, ok := widx[uint(l)]
+			if !ok {
+				return fmt.Errorf("ports[%d] (%s): egress_lcore %d is not a worker %v", i, r.ports[i].cfg.Name, l, r.cfg.Workers)
+			}
+			r.owner[i] = wi
+		}
+		// A port with a tx queue per worker lets every lcore send control frames on its
+		// own queue; otherwise only the owner transmits (on queue 0) and the others hand
+		// their frames to it, so no tx queue is ever shared between lcores.
+		p := &r.ports[i]
+		p.direct = p.ntxq >= nw
+		if p.direct {
+			p.ownerTxq = uint16(r.owner[i])
+		}
+	}
+	rx := r.cfg.Rx
+	if len(rx) == 0 {
+		k := 0
+		for i := range r.ports {
+			for q := 0; q < r.ports[i].cfg.RxQueues; q++ {
+				rx = append(rx, RxAssign{Port: i, Queue: q, Lcore: r.cfg.Workers[k%nw]})
+				k++
+			}
+		}
+	}
+	for i := 0; i < nw; i++ {
+		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery}
+		r.workers = append(r.workers, w)
+		w.rx = mempool.NewBurst(r.burst)
+		w.ringBuf = mempool.NewBurst(r.burst)
+		w.free = mempool.NewBurst(2 * MaxBurst)
+		w.ipsC = cAlloc(r.burst, 4)
+		w.hopsC = cAlloc(r.burst, 4)
+		w.ips = unsafe.Slice((*uint32)(w.ipsC), r.burst)
+		w.hops = unsafe.Slice((*uint32)(w.hopsC), r.burst)
+		w.fwd = make([]int32, r.burst)
+		w.descs = make([]pkt.Desc, r.burst)
+		w.due = make([]pkt.Desc, r.burst)
+		w.cnt = make([]PortCounters, len(r.ports))
+		w.pub = newPublished(len(r.ports))
+		w.handoff = make([]*outBuf, nw)
+		for j := 0; j < nw; j++ {
+			if j != i {
+				w.handoff[j] = &outBuf{b: mempool.NewBurst(r.burst)}
+			}
+		}
+		for range r.ports {
+			w.ctrl = append(w.ctrl, &outBuf{b: mempool.NewBurst(r.burst), in: make([]int32, r.burst), len: make([]uint32, r.burst)})
+		}
+		if nw > 1 {
+			ring, err := ringCreate(fmt.Sprintf("%s_%d", ringName, i), 4096, -1)
+			if err != nil {
+				return err
+			}
+			w.inRing = ring
+		}
+	}
+	for _, a := range rx {
+		if a.Port < 0 || a.Port >= len(r.ports) || a.Queue < 0 || a.Queue >= r.ports[a.Port].cfg.RxQueues {
+			return fmt.Errorf("rx map: port %d queue %d does not exist", a.Port, a.Queue)
+		}
+		wi, ok := widx[a.Lcore]
+		if !ok {
+			return fmt.Errorf("rx map: lcore %d is not a worker %v", a.Lcore, r.cfg.Workers)
+		}
+		w := r.workers[wi]
+		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue)})
+	}
+	for i, w := range r.workers {
+		var owned []int
+		for p := range r.ports {
+			if r.owner[p] == i {
+				owned = append(owned, p)
+			}
+		}
+		if len(owned) == 0 {
+			continue
+		}
+		var err error
+		if r.cfg.NewArch != nil {
+			w.arch, err = r.cfg.NewArch(owned)
+		} else {
+			w.arch = newFIFOArch(owned, r.cfg.FIFOLimit, 0)
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range owned {
+			pc := r.ports[p].cfg
+			e := &egressPort{pidx: p, id: r.ports[p].id, txq: r.ports[p].ownerTxq, tx: mempool.NewBurst(r.burst)}
+			burst := pc.BurstBytes
+			if burst <= 0 {
+				burst = defaultBucket(pc.RateBps)
+			}
+			e.shaper = NewShaper(pc.RateBps, burst, pc.Overhead)
+			if pc.Delay > 0 {
+				e.delay = NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
+			}
+			w.egress = append(w.egress, e)
+		}
+	}
+	return nil
+}
+
+// defaultBucket: max(2 full frames, 1 ms at the rate) — enough to keep a burst of
+// back-to-back frames from being split, small enough not to hide the rate.
+func defaultBucket(rate float64) int {
+	b := int(rate / 8 / 1000)
+	if b < 2*1538 {
+		b = 2 * 1538
+	}
+	return b
+}
+
+// delayCapacity: what the line holds at full rate with minimum-size frames (84 bytes on
+// the wire), doubled for margin; unshaped ports get a fixed 64k packets.
+func delayCapacity(pc PortConfig, override int) int {
+	if override > 0 {
+		return override
+	}
+	if pc.RateBps == 0 {
+		return 1 << 16
+	}
+	n := int(pc.RateBps/8/84*pc.Delay.Seconds())*2 + 64
+	if n > 1<<20 {
+		n = 1 << 20
+	}
+	return n
+}
+
+func fmtMAC(m [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+}
