@@ -9,24 +9,36 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 )
 
 func main() {
-	out := flag.String("o", "sample.pcap", "output pcap file")
-	n := flag.Int("n", 2000, "number of frames (1..10000000)")
-	seed := flag.Int64("seed", 1, "random seed; the same -n and -seed give the same file")
-	flag.Parse()
-	if *n < 1 || *n > 10_000_000 {
-		fmt.Fprintf(os.Stderr, "mkpcap: -n %d out of range: want 1..10000000\n", *n)
-		os.Exit(2)
-	}
-	frames, expect := testpkt.Sample(*n, *seed)
-	if err := testpkt.WritePcap(*out, frames, nil); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "mkpcap: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("mkpcap: wrote %s: %s\n", *out, expect)
+}
+
+// run parses args, writes the pcap and prints the one-line breakdown to stdout.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mkpcap", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "sample.pcap", "output pcap file")
+	n := fs.Int("n", 2000, "number of frames (1..10000000)")
+	seed := fs.Int64("seed", 1, "random seed; the same -n and -seed give the same file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 10_000_000 {
+		return fmt.Errorf("-n %d out of range: want 1..10000000", *n)
+	}
+	frames, expect := testpkt.Sample(*n, *seed)
+	if err := testpkt.WritePcap(*out, frames, nil); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "mkpcap: wrote %s: %s\n", *out, expect)
+	return err
 }

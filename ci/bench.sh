@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Forwarding benchmark: dpdkq vs dpdk-testpmd on identical virtual devices, same run.
+#
+#   in : net_pcap, infinite_rx=1 replay of 64-byte valid IPv4/UDP frames (from memory)
+#   out: net_null with no-rx=1 (one direction only, like dpdkq's run)
+#   one forwarding lcore each (EAL lcores 0-1: main + one worker), --no-huge unless
+#   BENCH_HUGE=1, same mbuf pool size.
+#
+# Rounds alternate testpmd and dpdkq; the script prints the median Mpps of each and the
+# ratio, for: testpmd io vs dpdkq xconnect, testpmd mac vs dpdkq route (and route with
+# the configured AQM when BENCH_AQM is set, e.g. BENCH_AQM=codel).
+#
+# Usage: bash ci/bench.sh [rounds (3)] [seconds per run (5)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ci/env.sh
+rounds=${1:-3}
+secs=${2:-5}
+[ -x bin/dpdkq ] || bash ci/build.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+bin/mkpcap -bench -o "$work/bench.pcap" -n 1024 >/dev/null
+
+mem=(--no-huge -m 1024)
+if [ "${BENCH_HUGE:-0}" = 1 ]; then
+  echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+  mem=(-m 1024)
+fi
+in="net_pcap0,rx_pcap=$work/bench.pcap,infinite_rx=1"
+out="net_null0,no-rx=1"
+
+# testpmd prints "Tx-pps:" per port every --stats-period; port 1 is the null sink.
+testpmd_mpps() {
+  local mode=$1 log="$work/testpmd.log"
+  timeout -s INT "$((secs + 2))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
+    --vdev "$in" --vdev "$out" --log-level '*:error' -- --forward-mode="$mode" --auto-start \
+    --stats-period 1 --total-num-mbufs=16383 --nb-cores=1 --rxd=1024 --txd=1024 >"$log" 2>&1 || true
+  # Tx-pps lines alternate port 0, port 1: keep port 1's, drop the first (warm-up).
+  awk '/Tx-pps:/ {n++; if (n % 2 == 0) print $4}' "$log" | tail -n +2 | sort -n |
+    awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f\n", v[int((NR+1)/2)]/1e6}'
+}
+
+dpdkq_mpps() {
+  local mode=$1 aqm=${2:-none} cfg="$work/dpdkq.yaml"
+  cat >"$cfg" <<YAML
+log: {level: warn}
+eal: {lcores: "0-1", memory_mb: 1024, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}
+mempool: {mbufs: 16383, cache: 256}
+ports:
+  - {name: in0, device: "$in", mode: $mode, ipv4: 10.0.0.1/24, xconnect: $([ "$mode" = xconnect ] && echo out0 || echo '""')}
+  - {name: out0, device: "$out", mode: $mode, ipv4: 10.1.0.1/24, xconnect: $([ "$mode" = xconnect ] && echo in0 || echo '""')}
+routes:
+  - {prefix: 10.2.0.0/16, port: out0, via: 10.1.0.2, mac: "02:00:00:00:01:02"}
+queueing: {queue: {limit: 1024p, aqm: {kind: $aqm}}}
+api: {listen: ""}
+YAML
+  bin/dpdkq run -c "$cfg" --duration "${secs}s" --summary-json "$work/s.json" >/dev/null 2>"$work/dpdkq.log" || {
+    cat "$work/dpdkq.log" >&2; echo 0; return; }
+  python3 - "$work/s.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("%.3f" % (s["ports"][1]["tx_packets"] / s["duration_s"] / 1e6))
+PY
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'; }
+
+declare -a tio tmac dx dr da
+for ((i = 1; i <= rounds; i++)); do
+  tio+=("$(testpmd_mpps io)")
+  dx+=("$(dpdkq_mpps xconnect)")
+  tmac+=("$(testpmd_mpps mac)")
+  dr+=("$(dpdkq_mpps route)")
+  if [ -n "${BENCH_AQM:-}" ]; then da+=("$(dpdkq_mpps route "$BENCH_AQM")"); fi
+  echo "round $i: testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}"
+done
+mi=$(median "${tio[@]}"); mx=$(median "${dx[@]}"); mm=$(median "${tmac[@]}"); mr=$(median "${dr[@]}")
+echo
+echo "medians over $rounds rounds of ${secs}s, one forwarding lcore, 64 B frames, pcap(infinite_rx) -> null:"
+printf '  testpmd io     %7s Mpps   dpdkq xconnect %7s Mpps   ratio %.2f\n' "$mi" "$mx" "$(awk -v a="$mx" -v b="$mi" 'BEGIN{print (b>0)?a/b:0}')"
+printf '  testpmd mac    %7s Mpps   dpdkq route    %7s Mpps   ratio %.2f\n' "$mm" "$mr" "$(awk -v a="$mr" -v b="$mm" 'BEGIN{print (b>0)?a/b:0}')"
+if [ -n "${BENCH_AQM:-}" ]; then
+  ma=$(median "${da[@]}")
+  printf '  testpmd mac    %7s Mpps   dpdkq route+%s %7s Mpps   ratio %.2f\n' "$mm" "$BENCH_AQM" "$ma" "$(awk -v a="$ma" -v b="$mm" 'BEGIN{print (b>0)?a/b:0}')"
+fi

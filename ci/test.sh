@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite: vet, unit tests, and the DPDK integration tests
+# on virtual devices (no NIC, no hugepages). The namespace end-to-end test runs when
+# root (it creates network namespaces and veth pairs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/setup.sh
+source ci/env.sh
+bash ci/build.sh
+go vet ./...
+# One package at a time (-p 1): DPDK tests spin worker lcores and a 2-core machine
+# should not run two of them at once.
+go test -p 1 -count=1 -timeout 30m ./... 2>&1 | tee /tmp/dpdkq-test.log
+status=${PIPESTATUS[0]}
+pass=$(grep -c '^ok ' /tmp/dpdkq-test.log || true)
+fail=$(grep -c '^FAIL\s' /tmp/dpdkq-test.log || true)
+echo "packages: $pass passed, $fail failed"
+exit "$status"

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/dpdkq/dpdkq/config"
+	"github.com/dpdkq/dpdkq/dataplane"
+	"github.com/dpdkq/dpdkq/lcore"
+)
+
+type runOpts struct {
+	config      string
+	sets        []string
+	duration    time.Duration
+	untilIdle   time.Duration
+	summaryJSON string
+	logJSON     bool
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOpts
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Start the router",
+		Long: `Start the router with a configuration file (default: the embedded example).
+
+It stops on SIGINT/SIGTERM, after --duration, or with --until-idle once no packet
+arrived for that long and nothing is left queued. On exit it prints a summary per port
+(rx/tx, drops by reason, packets still queued and freed, mbuf pool use at start and end)
+and with --summary-json writes it as JSON.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRouter(cmd.OutOrStdout(), o) },
+	}
+	f := c.Flags()
+	f.StringVarP(&o.config, "config", "c", "", "config file (YAML); default: the embedded example")
+	f.StringArrayVar(&o.sets, "set", nil, "override a config key: --set ports.1.rate=10Mbps (repeatable)")
+	f.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until a signal)")
+	f.DurationVar(&o.untilIdle, "until-idle", 0, "stop once nothing arrived for this long and nothing is queued")
+	f.StringVar(&o.summaryJSON, "summary-json", "", "write the exit summary as JSON to this file")
+	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON (overrides log.format)")
+	return c
+}
+
+func newLogger(c *config.Config, forceJSON bool) (*zap.Logger, error) {
+	var zc zap.Config
+	if forceJSON || c.Log.Format == "json" {
+		zc = zap.NewProductionConfig()
+	} else {
+		zc = zap.NewDevelopmentConfig()
+		zc.DisableStacktrace = true
+		zc.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+			zc.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+		}
+	}
+	lvl, err := zapcore.ParseLevel(c.Log.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	return zc.Build()
+}
+
+func runRouter(out io.Writer, o runOpts) error {
+	cfg, err := loadConfig(o.config, o.sets)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, o.logJSON)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	dc, err := dataplaneConfig(cfg)
+	if err != nil {
+		return err
+	}
+	printResolved(out, cfg)
+	args := ealArgs(cfg)
+	log.Info("initializing DPDK", zap.String("dpdk", lcore.Version()), zap.Strings("eal_args", args))
+	if err := lcore.Init(args); err != nil {
+		return err
+	}
+	defer lcore.Cleanup() //nolint:errcheck
+	r, err := dataplane.Start(dc, log)
+	if err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var deadline <-chan time.Time
+	if o.duration > 0 {
+		deadline = time.After(o.duration)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var lastRx uint64
+	lastChange := time.Now()
+	reason := ""
+	for reason == "" {
+		select {
+		case s := <-sig:
+			reason = "signal " + s.String()
+		case <-deadline:
+			reason = "duration reached"
+		case <-tick.C:
+			if o.untilIdle == 0 {
+				continue
+			}
+			var rx, settled uint64
+			for _, c := range r.Counters() {
+				rx += c.RxPackets
+				settled += c.Fwd + c.Local + c.DropTotal()
+			}
+			if rx != lastRx {
+				lastRx, lastChange = rx, time.Now()
+			} else if settled == rx && time.Since(lastChange) >= o.untilIdle {
+				reason = "idle"
+			}
+		}
+	}
+	log.Info("stopping", zap.String("reason", reason))
+	s := r.Stop()
+	printSummary(out, s)
+	if o.summaryJSON != "" {
+		b, _ := json.MarshalIndent(s, "", "  ")
+		if err := os.WriteFile(o.summaryJSON, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("--summary-json: %w", err)
+		}
+	}
+	if s.MempoolLeaked != 0 {
+		return errors.New("mbufs leaked: the pool's in-use count did not return to its start value")
+	}
+	if !s.Balanced {
+		return errors.New("accounting does not balance: rx != forwarded + local + drops + queued")
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s *dataplane.Summary) {
+	fmt.Fprintf(w, "\nsummary after %.2fs\n", s.Duration)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tRX PKTS\tRX BYTES\tTX PKTS\tTX BYTES\tFORWARDED\tLOCAL\tDROPS\tQUEUED AT STOP\tCE MARKED\tBALANCED")
+	for _, p := range s.Ports {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\n", p.Name, p.RxPackets, p.RxBytes, p.TxPackets,
+			p.TxBytes, p.Forwarded, p.Local, p.DropTotal, p.Queued, p.Marked, p.Balanced)
+	}
+	tw.Flush()
+	for _, p := range s.Ports {
+		if len(p.Drops) == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(p.Drops))
+		for k := range p.Drops {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s=%d", k, p.Drops[k])
+		}
+		fmt.Fprintf(w, "drops received on %s: %s\n", p.Name, strings.Join(parts, " "))
+	}
+	fmt.Fprintf(w, "mbuf pool: %d mbufs, in use at start %d, at end %d (leaked %d)\n",
+		s.MempoolSize, s.MempoolStart, s.MempoolEnd, s.MempoolLeaked)
+}

@@ -1,0 +1,481 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	portNameRe = regexp.MustCompile(`^[a-z0-9_-]{1,15}$`)
+	fileNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
+	// pciRe matches a PCI address with an optional domain: 0000:01:00.0 or 01:00.0.
+	pciRe = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
+	// vdevRe matches the virtual devices dpdkq supports, with their instance number.
+	vdevRe = regexp.MustCompile(`^net_(pcap|tap|af_packet|memif|ring|null|virtio_user|vhost)[0-9]+$`)
+	// devArgRe matches one ",key=value" device argument.
+	devArgRe = regexp.MustCompile(`^[A-Za-z0-9_]+=[^,=]+$`)
+	// envRefRe matches ${NAME} inside device strings.
+	envRefRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+)
+
+// maxPorts is DPDK's default RTE_MAX_ETHPORTS.
+const maxPorts = 32
+
+// maxRXQueues bounds rx queues per port; more than 64 is beyond any lab setup and
+// most virtual devices.
+const maxRXQueues = 64
+
+// ethHeader is the Ethernet header the MTU excludes; DPDK strips the FCS on rx, so a
+// full frame in an mbuf is MTU+14 bytes.
+const ethHeader = 14
+
+// minRate is the least shaper rate accepted: below 1 kb/s one 1500-byte frame takes
+// over 12 s, so such a value is almost surely a unit typo (62.5bps for 62.5Mbps).
+const minRate = 1e3
+
+// maxDelay bounds a port's fixed egress delay; a lab link emulation never needs more,
+// and the delay line must hold rate*delay bytes of mbufs.
+const maxDelay = 10 * time.Second
+
+// expandDevice replaces ${NAME} references by environment values. It fails on an unset
+// or empty variable and on a "$" that does not start a ${NAME} reference.
+func expandDevice(s string) (string, error) {
+	var missing []string
+	out := envRefRe.ReplaceAllStringFunc(s, func(ref string) string {
+		name := envRefRe.FindStringSubmatch(ref)[1]
+		v := os.Getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("environment variable %s is not set (or empty); set it or write the path out",
+			strings.Join(missing, ", "))
+	}
+	if strings.Contains(envRefRe.ReplaceAllString(s, ""), "$") {
+		return "", fmt.Errorf("a $ must start a ${NAME} environment reference")
+	}
+	return out, nil
+}
+
+// checkDevice validates a PCI address or vdev name followed by optional ,key=value
+// arguments, and returns the device name (the part before the first comma).
+func checkDevice(dev string) (name string, isPCI bool, err error) {
+	parts := strings.Split(dev, ",")
+	name = parts[0]
+	isPCI = pciRe.MatchString(name)
+	if !isPCI && !vdevRe.MatchString(name) {
+		return name, false, fmt.Errorf("want a PCI address (0000:01:00.0) or a vdev " +
+			"net_{pcap,tap,af_packet,memif,ring,null,virtio_user,vhost}N, optionally followed by ,key=value arguments")
+	}
+	for _, a := range parts[1:] {
+		if !devArgRe.MatchString(a) {
+			return name, isPCI, fmt.Errorf("bad device argument %q: want key=value", a)
+		}
+	}
+	return name, isPCI, nil
+}
+
+// parseMAC parses a unicast Ethernet address "02:00:00:00:00:01".
+func parseMAC(s string) ([6]byte, error) {
+	var out [6]byte
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return out, fmt.Errorf("want a MAC address like 02:00:00:00:00:01")
+	}
+	copy(out[:], hw)
+	if out[0]&1 != 0 || out == [6]byte{} {
+		return out, fmt.Errorf("want a unicast, non-zero MAC address")
+	}
+	return out, nil
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address.
+func parseIPv4(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("want an IPv4 address like 10.1.0.2")
+	}
+	return a, nil
+}
+
+// validatePorts checks every port and returns the name -> index map of the ports
+// whose names are valid.
+func (c *Config) validatePorts(p *problems) map[string]int {
+	idx := map[string]int{}
+	devs := map[string]int{}
+	if len(c.Ports) == 0 {
+		p.add("ports", nil, "at least one port is required")
+	} else if len(c.Ports) > maxPorts {
+		p.add("ports", len(c.Ports), "at most %d ports (DPDK's RTE_MAX_ETHPORTS)", maxPorts)
+	}
+	for i := range c.Ports {
+		pt := &c.Ports[i]
+		key := fmt.Sprintf("ports[%d]", i)
+		pt.Index, pt.PeerIndex = i, -1
+		switch j, dup := idx[pt.Name]; {
+		case !portNameRe.MatchString(pt.Name):
+			p.add(key+".name", pt.Name, "want 1-15 characters of [a-z0-9_-]")
+		case dup:
+			p.add(key+".name", pt.Name, "duplicate port name, already used by ports[%d]", j)
+		default:
+			idx[pt.Name] = i
+		}
+		c.validatePortDevice(p, key, pt, devs)
+		c.validatePortL3(p, key, pt)
+		c.validatePortShaper(p, key, pt)
+		if pt.RXQueues < 1 || pt.RXQueues > maxRXQueues {
+			p.add(key+".rx_queues", pt.RXQueues, "want 1..%d", maxRXQueues)
+		}
+		for _, d := range []struct {
+			name string
+			v    int
+		}{{"rx_desc", pt.RXDesc}, {"tx_desc", pt.TXDesc}} {
+			// Drivers want ring sizes that are powers of two within these bounds.
+			if d.v < 32 || d.v > 32768 || d.v&(d.v-1) != 0 {
+				p.add(key+"."+d.name, d.v, "want a power of two in 32..32768")
+			}
+		}
+		if pt.MTU < 68 || pt.MTU > 9000 {
+			p.add(key+".mtu", pt.MTU, "want 68..9000 (IPv4 minimum to jumbo)")
+		} else if room := c.Mempool.DataRoom - mbufHeadroom; c.Mempool.DataRoom > 0 && pt.MTU+ethHeader > room {
+			p.add(key+".mtu", pt.MTU, "a full frame (MTU+%d B) does not fit an mbuf: mempool.data_room %d leaves %d B; "+
+				"want mtu <= %d or a larger data_room", ethHeader, c.Mempool.DataRoom, room, room-ethHeader)
+		}
+		if pt.EgressLcore != nil && !slices.Contains(c.WorkerLcores, *pt.EgressLcore) {
+			p.add(key+".egress_lcore", *pt.EgressLcore, "not a worker lcore; workers are %v", c.WorkerLcores)
+		}
+	}
+	// Cross-port checks: xconnect peers and overlapping subnets.
+	for i := range c.Ports {
+		pt := &c.Ports[i]
+		key := fmt.Sprintf("ports[%d]", i)
+		switch {
+		case pt.Mode == ModeXConnect && pt.XConnect == "":
+			p.add(key+".xconnect", nil, "required in xconnect mode: the name of the peer port")
+		case pt.Mode == ModeXConnect:
+			if j, ok := idx[pt.XConnect]; !ok {
+				p.add(key+".xconnect", pt.XConnect, "no such port%s", suggest(pt.XConnect, sortedKeys(idx)))
+			} else if j == i {
+				p.add(key+".xconnect", pt.XConnect, "a port cannot cross-connect to itself")
+			} else {
+				pt.PeerIndex = j
+			}
+		case pt.XConnect != "":
+			p.add(key+".xconnect", pt.XConnect, "only allowed with mode xconnect (mode is %q)", pt.Mode)
+		}
+		for j := 0; j < i; j++ {
+			q := &c.Ports[j]
+			if pt.Mode == ModeRoute && q.Mode == ModeRoute && pt.Addr.IsValid() && q.Addr.IsValid() &&
+				pt.Addr.Masked().Overlaps(q.Addr.Masked()) {
+				p.add(key+".ipv4", pt.IPv4, "subnet overlaps ports[%d] (%s %s)", j, q.Name, q.IPv4)
+			}
+		}
+	}
+	return idx
+}
+
+func (c *Config) validatePortDevice(p *problems, key string, pt *Port, devs map[string]int) {
+	pt.DevArgs, pt.IsPCI = "", false
+	if pt.Device == "" {
+		p.add(key+".device", nil, "required: a PCI address or vdev devargs such as net_pcap0,rx_pcap=in.pcap")
+		return
+	}
+	dev, err := expandDevice(pt.Device)
+	if err != nil {
+		p.add(key+".device", pt.Device, "%v", err)
+		return
+	}
+	name, isPCI, err := checkDevice(dev)
+	if err != nil {
+		p.add(key+".device", dev, "%v", err)
+		return
+	}
+	if j, dup := devs[strings.ToLower(name)]; dup {
+		p.add(key+".device", dev, "device %s is already used by ports[%d]", name, j)
+		return
+	}
+	devs[strings.ToLower(name)] = pt.Index
+	pt.DevArgs, pt.IsPCI = dev, isPCI
+}
+
+func (c *Config) validatePortL3(p *problems, key string, pt *Port) {
+	pt.Addr, pt.HWAddr, pt.HasHWAddr = netip.Prefix{}, [6]byte{}, false
+	if pt.Mode != ModeRoute && pt.Mode != ModeXConnect {
+		p.add(key+".mode", pt.Mode, "%s", oneOf(ModeRoute, ModeXConnect))
+	}
+	switch {
+	case pt.IPv4 == "" && pt.Mode == ModeRoute:
+		p.add(key+".ipv4", nil, "required in route mode: the interface address and prefix, e.g. 10.0.0.1/24")
+	case pt.IPv4 != "":
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(pt.IPv4))
+		a := pfx.Addr()
+		switch {
+		case err != nil || !a.Is4():
+			p.add(key+".ipv4", pt.IPv4, "want an IPv4 address with its prefix length, e.g. 10.0.0.1/24")
+		case pfx.Bits() == 0 || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+			p.add(key+".ipv4", pt.IPv4, "want a unicast host address with a prefix length 1..32")
+		case pfx.Bits() <= 30 && (a == pfx.Masked().Addr() || a == lastAddr(pfx)):
+			p.add(key+".ipv4", pt.IPv4, "is the network or broadcast address of its subnet; want a host address")
+		default:
+			pt.Addr = pfx
+		}
+	}
+	if pt.MAC != "" {
+		hw, err := parseMAC(pt.MAC)
+		if err != nil {
+			p.add(key+".mac", pt.MAC, "%v", err)
+		} else {
+			pt.HWAddr, pt.HasHWAddr = hw, true
+		}
+	}
+}
+
+// lastAddr returns the broadcast address of an IPv4 prefix.
+func lastAddr(pfx netip.Prefix) netip.Addr {
+	b := pfx.Masked().Addr().As4()
+	host := uint32(math.MaxUint32) >> pfx.Bits()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func (c *Config) validatePortShaper(p *problems, key string, pt *Port) {
+	pt.RateBps, pt.BurstSize, pt.BurstBytes = 0, Size{}, 0
+	if s := strings.TrimSpace(pt.Rate); s != "" {
+		r, err := ParseRate(s)
+		switch {
+		case err != nil:
+			p.add(key+".rate", pt.Rate, "%v", err)
+		case r != 0 && r < minRate:
+			p.add(key+".rate", pt.Rate, "below the 1kbps minimum; \"\" or 0 means unshaped")
+		default:
+			pt.RateBps = r
+		}
+	}
+	if pt.Delay < 0 || pt.Delay > maxDelay {
+		p.add(key+".delay", pt.Delay, "want 0..10s")
+	}
+	if pt.Burst != "" {
+		sz, err := ParseSize(pt.Burst)
+		if err != nil {
+			p.add(key+".burst", pt.Burst, "%v", err)
+			return
+		}
+		pt.BurstSize = sz
+	}
+	if !pt.Shaped() || pt.MTU <= 0 {
+		return // an unshaped port has no bucket; a set burst is kept but unused
+	}
+	if pt.Burst == "" {
+		// Default depth: one millisecond at the rate, but never under two full-size
+		// packets so that back-to-back MTU frames can leave at a low rate.
+		b := max(int64(2*pt.MTU), int64(ceilSnap(pt.RateBps*1e-3/8)))
+		pt.BurstSize, pt.BurstBytes = Size{float64(b), Bytes}, b
+		return
+	}
+	b, err := pt.BurstSize.Bytes(pt.RateBps, c.Buffer.RTT, pt.MTU)
+	switch {
+	case err != nil:
+		p.add(key+".burst", pt.Burst, "%v", err)
+	case b < int64(pt.MTU+ethHeader):
+		p.add(key+".burst", pt.Burst, "resolves to %d B, less than one full frame (mtu+%d = %d B), which would never be sent",
+			b, ethHeader, pt.MTU+ethHeader)
+	default:
+		pt.BurstBytes = b
+	}
+}
+
+// validateRX checks the explicit rx map, or builds the default one: every rx queue of
+// every port, in port order, dealt round-robin over the workers.
+func (c *Config) validateRX(p *problems, ports map[string]int) {
+	c.RXPlan = nil
+	if len(c.RX) == 0 {
+		if len(c.WorkerLcores) == 0 {
+			return
+		}
+		k := 0
+		for i, pt := range c.Ports {
+			for q := 0; q < pt.RXQueues && q < maxRXQueues; q++ {
+				c.RXPlan = append(c.RXPlan, RXQueue{Port: pt.Name, Queue: q, PortIndex: i,
+					Lcore: c.WorkerLcores[k%len(c.WorkerLcores)]})
+				k++
+			}
+		}
+		return
+	}
+	type pq struct {
+		port, queue int
+	}
+	seen := map[pq]int{}
+	for i := range c.RX {
+		r := &c.RX[i]
+		key := fmt.Sprintf("rx[%d]", i)
+		ok := true
+		j, found := ports[r.Port]
+		r.PortIndex = j
+		if !found {
+			p.add(key+".port", r.Port, "no such port%s", suggest(r.Port, sortedKeys(ports)))
+			ok = false
+		} else if n := c.Ports[j].RXQueues; r.Queue < 0 || r.Queue >= n {
+			p.add(key+".queue", r.Queue, "port %s has rx_queues %d; want 0..%d", r.Port, n, n-1)
+			ok = false
+		}
+		if !slices.Contains(c.WorkerLcores, r.Lcore) {
+			p.add(key+".lcore", r.Lcore, "not a worker lcore; workers are %v", c.WorkerLcores)
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[pq{j, r.Queue}]; dup {
+			p.add(key, fmt.Sprintf("%s/%d", r.Port, r.Queue), "queue already assigned by rx[%d]; each (port, queue) exactly once", prev)
+			continue
+		}
+		seen[pq{j, r.Queue}] = i
+		c.RXPlan = append(c.RXPlan, *r)
+	}
+	for j, pt := range c.Ports {
+		for q := 0; q < pt.RXQueues && pt.RXQueues <= maxRXQueues; q++ {
+			if _, ok := seen[pq{j, q}]; !ok {
+				p.add("rx", nil, "rx queue %d of port %s is not assigned to any lcore; list every (port, queue) or leave rx out", q, pt.Name)
+			}
+		}
+	}
+}
+
+// routePort resolves a route-mode port reference, reporting a missing or non-route port.
+func (c *Config) routePort(p *problems, key, name string, ports map[string]int) (*Port, bool) {
+	j, ok := ports[name]
+	if !ok {
+		if name == "" {
+			p.add(key, nil, "required: a port name")
+		} else {
+			p.add(key, name, "no such port%s", suggest(name, sortedKeys(ports)))
+		}
+		return nil, false
+	}
+	pt := &c.Ports[j]
+	if pt.Mode != ModeRoute {
+		p.add(key, name, "port %s is in %s mode; routes and neighbors need a route-mode port", name, pt.Mode)
+		return nil, false
+	}
+	return pt, true
+}
+
+// validateRoutes checks static routes and builds RouteTable: the connected subnet of
+// each route-mode port, then the static routes.
+func (c *Config) validateRoutes(p *problems, ports map[string]int) {
+	c.RouteTable = nil
+	owner := map[netip.Prefix]string{}
+	for i := range c.Ports {
+		pt := &c.Ports[i]
+		if pt.Mode != ModeRoute || !pt.Addr.IsValid() {
+			continue
+		}
+		net := pt.Addr.Masked()
+		c.RouteTable = append(c.RouteTable, Route{Prefix: net.String(), Port: pt.Name, Net: net,
+			PortIndex: i, Connected: true})
+		owner[net] = fmt.Sprintf("the connected subnet of port %s", pt.Name)
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		key := fmt.Sprintf("routes[%d]", i)
+		r.Net, r.PortIndex, r.NextHop, r.NextHopMAC, r.HasMAC, r.Connected = netip.Prefix{}, -1, netip.Addr{}, [6]byte{}, false, false
+		ok := true
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(r.Prefix))
+		switch {
+		case err != nil || !pfx.Addr().Is4():
+			p.add(key+".prefix", r.Prefix, "want an IPv4 CIDR prefix such as 10.2.0.0/16")
+			ok = false
+		case pfx != pfx.Masked():
+			p.add(key+".prefix", r.Prefix, "host bits are set; did you mean %s?", pfx.Masked())
+			ok = false
+		default:
+			if prev, dup := owner[pfx]; dup {
+				p.add(key+".prefix", r.Prefix, "duplicate prefix, same as %s", prev)
+				ok = false
+			} else {
+				owner[pfx] = fmt.Sprintf("routes[%d]", i)
+			}
+			r.Net = pfx
+		}
+		pt, havePort := c.routePort(p, key+".port", r.Port, ports)
+		if havePort {
+			r.PortIndex = pt.Index
+		}
+		ok = ok && havePort
+		if r.Via != "" {
+			via, err := parseIPv4(r.Via)
+			switch {
+			case err != nil:
+				p.add(key+".via", r.Via, "%v", err)
+				ok = false
+			case havePort && pt.Addr.IsValid() && !pt.Addr.Masked().Contains(via):
+				p.add(key+".via", r.Via, "next hop is outside port %s's subnet %s", pt.Name, pt.Addr.Masked())
+				ok = false
+			case havePort && pt.Addr.IsValid() && via == pt.Addr.Addr():
+				p.add(key+".via", r.Via, "next hop is port %s's own address", pt.Name)
+				ok = false
+			default:
+				r.NextHop = via
+			}
+		}
+		if r.MAC != "" {
+			hw, err := parseMAC(r.MAC)
+			if err != nil {
+				p.add(key+".mac", r.MAC, "%v", err)
+				ok = false
+			} else {
+				r.NextHopMAC, r.HasMAC = hw, true
+			}
+		}
+		if ok {
+			c.RouteTable = append(c.RouteTable, *r)
+		}
+	}
+}
+
+func (c *Config) validateNeighbors(p *problems, ports map[string]int) {
+	type key struct {
+		port int
+		ip   netip.Addr
+	}
+	seen := map[key]int{}
+	for i := range c.Neighbors {
+		n := &c.Neighbors[i]
+		k := fmt.Sprintf("neighbors[%d]", i)
+		n.Addr, n.HWAddr, n.PortIndex = netip.Addr{}, [6]byte{}, -1
+		pt, havePort := c.routePort(p, k+".port", n.Port, ports)
+		if havePort {
+			n.PortIndex = pt.Index
+		}
+		if a, err := parseIPv4(n.IP); err != nil {
+			p.add(k+".ip", n.IP, "%v", err)
+		} else if havePort && pt.Addr.IsValid() && !pt.Addr.Masked().Contains(a) {
+			p.add(k+".ip", n.IP, "outside port %s's subnet %s", pt.Name, pt.Addr.Masked())
+		} else {
+			n.Addr = a
+		}
+		if n.MAC == "" {
+			p.add(k+".mac", nil, "required: the neighbor's MAC address")
+		} else if hw, err := parseMAC(n.MAC); err != nil {
+			p.add(k+".mac", n.MAC, "%v", err)
+		} else {
+			n.HWAddr = hw
+		}
+		if havePort && n.Addr.IsValid() {
+			if prev, dup := seen[key{pt.Index, n.Addr}]; dup {
+				p.add(k+".ip", n.IP, "duplicate neighbor on port %s, same as neighbors[%d]", pt.Name, prev)
+			}
+			seen[key{pt.Index, n.Addr}] = i
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// parseSizeKey parses a size at key, reporting a syntax error, a unit outside units
+// (nil: any unit) or a non-positive value. ok is false when something was reported.
+func parseSizeKey(p *problems, key, raw string, units []SizeUnit) (Size, bool) {
+	s, err := ParseSize(raw)
+	switch {
+	case err != nil:
+		p.add(key, raw, "%v", err)
+		return s, false
+	case units != nil && !slices.Contains(units, s.Unit):
+		names := make([]string, len(units))
+		for i, u := range units {
+			names[i] = u.String()
+		}
+		p.add(key, raw, "given in %s; want %s here (e.g. 1514B or 1000p)", s.Unit, strings.Join(names, " or "))
+		return s, false
+	case !(s.Value > 0):
+		p.add(key, raw, "want a size above zero")
+		return s, false
+	}
+	return s, true
+}
+
+// classCount is Classes when valid, else MaxClasses, so that the checks that depend
+// on it go on against the widest setting.
+func (q *Queueing) classCount() int {
+	if q.Classes < 1 || q.Classes > MaxClasses {
+		return MaxClasses
+	}
+	return q.Classes
+}
+
+// bytesOnly is the unit set of sizes that do not depend on a port (quantums, cells,
+// memory capacities).
+var bytesOnly = []SizeUnit{Bytes}
+
+// parseClass parses a class number map key or value, 0..classes-1.
+func parseClass(s string, classes int) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	return n, err == nil && n >= 0 && n < classes
+}
+
+func (c *Config) validateQueueing(p *problems) {
+	q := &c.Queueing
+	if !slices.Contains([]string{"egress", "voq", "input-fifo"}, q.Architecture) {
+		p.add("queueing.architecture", q.Architecture, "%s", oneOf("egress", "voq", "input-fifo"))
+	}
+	classes := q.classCount()
+	if q.Classes != classes {
+		p.add("queueing.classes", q.Classes, "want 1..%d", MaxClasses)
+	}
+
+	q.DSCPClass = DefaultDSCPClass(classes)
+	for _, k := range sortedKeys(q.DSCPMap) {
+		key := fmt.Sprintf("queueing.dscp_map[%s]", k)
+		d, ok := parseDSCP(k)
+		cls := q.DSCPMap[k]
+		switch {
+		case !ok:
+			p.add(key, nil, "unknown DSCP %q; want 0..63 or a name such as EF, AF41, CS6, LE", k)
+		case cls < 0 || cls >= classes:
+			p.add(key, cls, "want a class 0..%d", classes-1)
+		default:
+			q.DSCPClass[d] = uint8(cls)
+		}
+	}
+
+	if !slices.Contains([]string{"sp", "drr", "wdrr"}, q.Scheduler) {
+		p.add("queueing.scheduler", q.Scheduler, "%s", oneOf("sp", "drr", "wdrr"))
+	}
+	q.QuantumBytes = 0
+	if s, ok := parseSizeKey(p, "queueing.quantum", q.Quantum, bytesOnly); ok {
+		q.QuantumBytes = int64(s.Value)
+	}
+	for i := range q.ClassWeights {
+		q.ClassWeights[i] = 1
+	}
+	if n := len(q.Weights); n != 0 && n != classes && n != MaxClasses {
+		p.add("queueing.weights", fmt.Sprint(q.Weights), "has %d entries; want one per class (%d) or %d", n, classes, MaxClasses)
+	} else {
+		for i, w := range q.Weights {
+			if w < 1 || w > 1<<16 {
+				p.add(fmt.Sprintf("queueing.weights[%d]", i), w, "want 1..65536")
+			} else {
+				q.ClassWeights[i] = w
+			}
+		}
+	}
+	q.ClassRateBps = [MaxClasses]float64{}
+	for _, k := range sortedKeys(q.ClassRates) {
+		key := fmt.Sprintf("queueing.class_rates[%s]", k)
+		cls, ok := parseClass(k, classes)
+		if !ok {
+			p.add(key, nil, "%q is not a class; want 0..%d", k, classes-1)
+			continue
+		}
+		r, err := ParseRate(q.ClassRates[k])
+		switch {
+		case err != nil:
+			p.add(key, q.ClassRates[k], "%v", err)
+		case r < minRate:
+			p.add(key, q.ClassRates[k], "want at least 1kbps (leave the class out for no cap)")
+		default:
+			q.ClassRateBps[cls] = r
+		}
+	}
+	if !slices.Contains([]string{"rr", "drr", "islip"}, q.Arbiter) {
+		p.add("queueing.arbiter", q.Arbiter, "%s", oneOf("rr", "drr", "islip"))
+	}
+	if !(q.Speedup >= 1) || q.Speedup > 64 {
+		p.add("queueing.speedup", q.Speedup, "want 1..64 (1 = no speedup)")
+	}
+
+	base := &problems{skip: p.skip}
+	validateProfile(base, "queueing.queue", &q.Queue)
+	p.list = append(p.list, base.list...)
+	for i := range q.PerClass {
+		q.PerClass[i] = q.Queue
+	}
+	for _, k := range sortedKeys(q.ClassQueues) {
+		key := fmt.Sprintf("queueing.class_queues[%s]", k)
+		cls, ok := parseClass(k, classes)
+		if !ok {
+			p.add(key, nil, "%q is not a class; want 0..%d", k, classes-1)
+			continue
+		}
+		prof := q.ClassQueues[k]
+		sub := &problems{skip: p.skip}
+		validateProfile(sub, key, &prof)
+		// Keys inherited unchanged from queueing.queue were reported there already.
+		for _, e := range sub.list {
+			suffix := strings.TrimPrefix(e.Key, key)
+			if !slices.ContainsFunc(base.list, func(b *FieldError) bool {
+				return strings.TrimPrefix(b.Key, "queueing.queue") == suffix && b.Value == e.Value
+			}) {
+				p.list = append(p.list, e)
+			}
+		}
+		q.ClassQueues[k] = prof
+		q.PerClass[cls] = prof
+	}
+	c.checkPortSizes(p)
+}
+
+// checkPortSizes reports queue sizes given in time or BDP when some port, whose class
+// queues they would size, has no rate to resolve them against.
+func (c *Config) checkPortSizes(p *problems) {
+	var unshaped []string
+	for _, pt := range c.Ports {
+		if !pt.Shaped() {
+			unshaped = append(unshaped, pt.Name)
+		}
+	}
+	if len(unshaped) == 0 {
+		return
+	}
+	check := func(key, raw, inherited string, s Size) {
+		if raw != "" && raw != inherited && s.needsRate() {
+			p.add(key, raw, "is a %s size and needs a port rate, but port(s) %s are unshaped; "+
+				"give it in bytes or packets, or set those ports' rate", s.Unit, strings.Join(unshaped, ", "))
+		}
+	}
+	checkProfile := func(key string, qp, base *QueueProfile) {
+		var inh QueueProfile
+		if base != nil {
+			inh = *base
+		}
+		check(key+".limit", qp.Limit, inh.Limit, qp.LimitSize)
+		check(key+".aqm.red.min_th", qp.AQM.RED.MinTh, inh.AQM.RED.MinTh, qp.AQM.RED.MinThSize)
+		check(key+".aqm.red.max_th", qp.AQM.RED.MaxTh, inh.AQM.RED.MaxTh, qp.AQM.RED.MaxThSize)
+		check(key+".fq.limit", qp.FQ.Limit, inh.FQ.Limit, qp.FQ.LimitSize)
+	}
+	q := &c.Queueing
+	checkProfile("queueing.queue", &q.Queue, nil)
+	for _, k := range sortedKeys(q.ClassQueues) {
+		qp := q.ClassQueues[k]
+		checkProfile(fmt.Sprintf("queueing.class_queues[%s]", k), &qp, &q.Queue)
+	}
+}
+
+// validateProfile checks one queue profile's syntax, units and obvious ranges; the
+// algorithms' own constructors check the rest.
+func validateProfile(p *problems, key string, qp *QueueProfile) {
+	qp.LimitSize, _ = parseSizeKey(p, key+".limit", qp.Limit, nil)
+	if qp.Overflow != "tail" && qp.Overflow != "head" {
+		p.add(key+".overflow", qp.Overflow, "%s", oneOf("tail", "head"))
+	}
+	a := &qp.AQM
+	if !slices.Contains([]string{"none", "red", "codel", "pie"}, a.Kind) {
+		p.add(key+".aqm.kind", a.Kind, "%s", oneOf("none", "red", "codel", "pie"))
+	}
+
+	k := key + ".aqm.codel."
+	cd := &a.CoDel
+	if cd.Target <= 0 {
+		p.add(k+"target", cd.Target, "want a positive duration, e.g. 5ms")
+	}
+	if cd.Interval <= 0 {
+		p.add(k+"interval", cd.Interval, "want a positive duration, e.g. 100ms")
+	} else if cd.Target >= cd.Interval {
+		p.add(k+"target", cd.Target, "want less than interval %s (RFC 8289 suggests 5-10%% of it)", cd.Interval)
+	}
+	if cd.MTU < 64 || cd.MTU > 65535 {
+		p.add(k+"mtu", cd.MTU, "want 64..65535 bytes")
+	}
+	if cd.CEThreshold < 0 {
+		p.add(k+"ce_threshold", cd.CEThreshold, "want 0 (off) or a positive duration")
+	}
+
+	k = key + ".aqm.pie."
+	pe := &a.PIE
+	if pe.Target <= 0 {
+		p.add(k+"target", pe.Target, "want a positive duration, e.g. 15ms")
+	}
+	if pe.TUpdate <= 0 {
+		p.add(k+"t_update", pe.TUpdate, "want a positive duration, e.g. 15ms")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+		eg   string
+	}{{"alpha", pe.Alpha, "0.125"}, {"beta", pe.Beta, "1.25"}} {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			p.add(k+f.name, f.v, "want a positive number, e.g. %s", f.eg)
+		}
+	}
+	if pe.MaxBurst < 0 {
+		p.add(k+"max_burst", pe.MaxBurst, "want 0 or a positive duration, e.g. 150ms")
+	}
+	if !(pe.ECNProb >= 0 && pe.ECNProb <= 1) {
+		p.add(k+"ecn_prob", pe.ECNProb, "want a probability 0..1, e.g. 0.1")
+	}
+
+	k = key + ".aqm.red."
+	r := &a.RED
+	var minOK, maxOK bool
+	r.MinThSize, minOK = parseSizeKey(p, k+"min_th", r.MinTh, nil)
+	r.MaxThSize, maxOK = parseSizeKey(p, k+"max_th", r.MaxTh, nil)
+	if minOK && maxOK && r.MinThSize.Unit == r.MaxThSize.Unit && r.MinThSize.Value >= r.MaxThSize.Value {
+		p.add(k+"max_th", r.MaxTh, "want more than min_th %s", r.MinTh)
+	}
+	// DPDK rte_red's bounds: RTE_RED_MAXP_INV 1..255, RTE_RED_WQ_LOG2 1..12.
+	if r.MaxpInv < 1 || r.MaxpInv > 255 {
+		p.add(k+"maxp_inv", r.MaxpInv, "want 1..255 (max drop probability 1/maxp_inv)")
+	}
+	if r.WqLog2 < 1 || r.WqLog2 > 12 {
+		p.add(k+"wq_log2", r.WqLog2, "want 1..12 (EWMA weight 2^-wq_log2)")
+	}
+
+	k = key + ".fq."
+	fq := &qp.FQ
+	if fq.Flows < 1 || fq.Flows > 65536 {
+		p.add(k+"flows", fq.Flows, "want 1..65536")
+	}
+	fq.QuantumBytes = 0
+	if s, ok := parseSizeKey(p, k+"quantum", fq.Quantum, bytesOnly); ok {
+		fq.QuantumBytes = int64(s.Value)
+	}
+	fq.LimitSize, _ = parseSizeKey(p, k+"limit", fq.Limit, nil)
+}
