@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh
 
-pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config gcc iproute2 ethtool iperf3 procps python3)
+pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config gcc iproute2 ethtool iperf3 iputils-ping procps python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

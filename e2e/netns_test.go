@@ -133,6 +133,13 @@ func TestPingAndShapedTCP(t *testing.T) {
 		ok = exec.Command("ip", "netns", "exec", ns1, "ping", "-c", "1", "-W", "1", "10.0.0.1").Run() == nil
 	}
 	require.True(t, ok, "h1 cannot ping the router")
+	// The first packet towards h2 is dropped (arp_pending) while the router resolves
+	// h2's MAC; after that the path is clean.
+	ok = false
+	for i := 0; i < 10 && !ok; i++ {
+		ok = exec.Command("ip", "netns", "exec", ns1, "ping", "-c", "1", "-W", "1", "10.1.0.2").Run() == nil
+	}
+	require.True(t, ok, "h1 cannot reach h2 through the router")
 	out := sh(t, "ip", "netns", "exec", ns1, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.2")
 	require.Contains(t, out, "3 received", out)
 	require.Regexp(t, `ttl=63`, out, "one routed hop decrements TTL")
