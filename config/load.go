@@ -464,8 +464,8 @@ func translate(name string, inner error) []*FieldError {
 	case errors.As(inner, &pe):
 		return []*FieldError{{Key: name, Value: fmt.Sprint(pe.Value), Msg: "want " + typeWord(pe.Expected.Type())}}
 	case errors.As(inner, &ue):
-		val := ""
-		if isLeaf(reflect.TypeOf(ue.Value)) {
+		val := "" // show scalars only, not whole lists or sections
+		if k := reflect.ValueOf(ue.Value).Kind(); k != reflect.Slice && k != reflect.Map && k != reflect.Invalid {
 			val = fmt.Sprint(ue.Value)
 		}
 		return []*FieldError{{Key: name, Value: val,

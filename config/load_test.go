@@ -156,6 +156,12 @@ func TestBaseIsValid(t *testing.T) {
 	c, err := LoadBytes([]byte(base), nil)
 	require.NoError(t, err)
 	assert.Len(t, c.RouteTable, 3)
+
+	// A bare 0 is a valid duration (no unit needed for nothing).
+	c, err = LoadBytes([]byte(base+"drain_interval: 1ms\nqueueing: {queue: {aqm: {codel: {ce_threshold: 0}}}}\n"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(0), c.Queueing.Queue.AQM.CoDel.CEThreshold)
+	assert.Equal(t, time.Millisecond, c.DrainInterval)
 }
 
 func TestEnvOverride(t *testing.T) {

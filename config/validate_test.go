@@ -130,6 +130,12 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{name: "binding time size on unshaped port",
 			yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p, reserved: 2ms, dynamic_th: 0}]\n  bindings: [{profile: x, port: in0}]\n",
 			key:  "buffer.bindings[0]", msg: "in0 is unshaped"},
+		{name: "duplicate pool", yaml: "buffer:\n  pools: [{name: p, size: 1MB}, {name: p, size: 2MB}]\n", key: "buffer.pools[1].name", value: "p", msg: "buffer.pools[0]"},
+		{name: "duplicate binding",
+			yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p, dynamic_th: 0}]\n  bindings: [{profile: x, port: in0}, {profile: x, port: in0}]\n",
+			key:  "buffer.bindings[1]", msg: "port in0 class (all) is already bound"},
+		{name: "bare float duration", yaml: "drain_interval: 0.5\n", key: "drain_interval", value: "0.5", msg: "bare number"},
+		{name: "list where a value belongs", yaml: "log: {level: [a, b]}\n", key: "log.level", msg: "want a string, got a list"},
 		{name: "pinned class", set: []string{"buffer.hybrid.pinned_classes=8"}, key: "buffer.hybrid.pinned_classes[0]", value: "8", msg: "0..7"},
 		{name: "offchip bandwidth", set: []string{"buffer.hybrid.offchip_bandwidth=fast"}, key: "buffer.hybrid.offchip_bandwidth", value: "fast", msg: "number"},
 	}

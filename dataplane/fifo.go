@@ -32,7 +32,12 @@ type fifo struct {
 	limitBytes int
 }
 
-func newFIFOArch(ports []int, limitPkts, limitBytes int) *fifoArch {
+// NewFIFOArch builds plain FIFOs for ports, limit(port) packets each.
+func NewFIFOArch(ports []int, limit func(port int) int) Arch {
+	return newFIFOArch(ports, limit, 0)
+}
+
+func newFIFOArch(ports []int, limit func(port int) int, limitBytes int) *fifoArch {
 	a := &fifoArch{q: map[int]*fifo{}}
 	max := 0
 	for _, p := range ports {
@@ -42,7 +47,11 @@ func newFIFOArch(ports []int, limitPkts, limitBytes int) *fifoArch {
 	}
 	a.byPort = make([]*fifo, max+1)
 	for _, p := range ports {
-		f := &fifo{ring: make([]pkt.Desc, limitPkts), limitBytes: limitBytes}
+		n := limit(p)
+		if n < 1 {
+			n = 1
+		}
+		f := &fifo{ring: make([]pkt.Desc, n), limitBytes: limitBytes}
 		a.q[p], a.byPort[p] = f, f
 	}
 	return a
