@@ -188,7 +188,7 @@ func ringCreate(name string, size int, socket int) (uintptr, error) {
 	return uintptr(r), nil
 }
 
-func ringFree(r uintptr)       { C.dq_ring_free(C.uintptr_t(r)) }
+func ringFree(r uintptr)      { C.dq_ring_free(C.uintptr_t(r)) }
 func ringCount(r uintptr) int { return int(C.dq_ring_count(C.uintptr_t(r))) }
 
 func lpmCreate(name string, rules, tbl8s uint32) (uintptr, error) {

@@ -46,10 +46,11 @@ type worker struct {
 
 	ctrl []*outBuf // per port: control frames to send directly (replies, ARP)
 
-	arch   Arch
-	egress []*egressPort // ports whose egress this lcore owns
-	descs  []pkt.Desc
-	due    []pkt.Desc
+	arch    Arch
+	egress  []*egressPort // ports whose egress this lcore owns
+	descs   []pkt.Desc
+	due     []pkt.Desc
+	scratch pkt.Desc // the descriptor being enqueued
 
 	cnt      []PortCounters // per port, plain (owner only)
 	pub      *published
@@ -64,8 +65,8 @@ type rxq struct {
 }
 
 type outBuf struct {
-	b  *mempool.Burst
-	n  int
+	b   *mempool.Burst
+	n   int
 	in  []int32  // ctrl buffers: input port of each frame, -1 for router-originated
 	len []uint32 // ctrl buffers: frame lengths (read before the tx call gives them away)
 }
@@ -258,9 +259,11 @@ func (w *worker) dispatch(m uintptr, out int, now int64) {
 
 func (w *worker) enqueue(m uintptr, now int64) {
 	meta := mempool.MetaOf(m)
-	d := pkt.Desc{Mbuf: m, Enq: now, Hash: meta.Hash, Len: mempool.PktLen(m), InPort: meta.InPort,
+	// A field, not a local: a pointer passed through the Arch interface escapes, and a
+	// local would be heap-allocated per packet.
+	w.scratch = pkt.Desc{Mbuf: m, Enq: now, Hash: meta.Hash, Len: mempool.PktLen(m), InPort: meta.InPort,
 		OutPort: meta.OutPort, Class: meta.Class, ECN: meta.ECN}
-	w.arch.Enqueue(now, &d, w)
+	w.arch.Enqueue(now, &w.scratch, w)
 }
 
 func (w *worker) flushHandoff() {
@@ -302,6 +305,12 @@ func (w *worker) processRing(n int, now int64) {
 
 // serveEgress moves packets from the queues through the shaper and delay line to tx.
 func (w *worker) serveEgress(e *egressPort, now int64) {
+	if !e.shaper.Unshaped() {
+		defer func() {
+			n, _ := w.arch.Backlog(e.pidx)
+			e.shaper.SetBusy(n > 0)
+		}()
+	}
 	if budget := e.shaper.Budget(now); budget > 0 {
 		if k := w.arch.Dequeue(now, e.pidx, w.descs, budget, w); k > 0 {
 			bytes := 0

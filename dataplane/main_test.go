@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "EAL init:", err)
 		os.Exit(1)
 	}
+	if _, err := lcore.ConfineRuntime(); err != nil {
+		fmt.Fprintln(os.Stderr, "confine:", err)
+	}
 	code := m.Run()
 	_ = lcore.Cleanup()
 	os.Exit(code)

@@ -74,7 +74,11 @@ func ip4(a netip.Addr) uint32 {
 
 // Start brings up the dataplane on an initialized EAL: mempool, ports, routes, and the
 // poll loops on the worker lcores. On error everything already set up is released.
-func Start(cfg Config, log *zap.Logger) (r *Router, err error) {
+func Start(cfg Config, log *zap.Logger) (*Router, error) { return start(cfg, log, true) }
+
+// start does the work of Start; with launch false the loops are built but not run, so
+// tests can drive one worker's burst functions directly on the calling thread.
+func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -130,7 +134,9 @@ func Start(cfg Config, log *zap.Logger) (r *Router, err error) {
 	r.nsPerTick = 1e9 / float64(lcore.TSCHz())
 	r.started = time.Now()
 	for i, w := range r.workers {
-		w := w
+		if !launch {
+			break
+		}
 		if err = lcore.Launch(w.lcore, w.run); err != nil {
 			r.stop.Store(true)
 			for _, v := range r.workers[:i] {

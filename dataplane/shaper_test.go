@@ -116,3 +116,19 @@ func TestNeighborTable(t *testing.T) {
 	}
 	require.Len(t, full.snapshot(), neighSlots)
 }
+
+func TestShaperCatchUpAfterStall(t *testing.T) {
+	// 8 Gb/s = 1 byte/ns, depth 1000 B. A backlogged port that was not served for
+	// 5000 ns recovers the missed link time; an idle one only refills its depth.
+	s := NewShaper(8e9, 1000, 0)
+	s.Budget(0)
+	s.Charge(1000, 1)
+	s.SetBusy(true)
+	require.Equal(t, 5001, s.Budget(5000), "backlogged: 5000 ns of link time banked")
+	s.Charge(5000, 5)
+	s.SetBusy(true)
+	require.Equal(t, int(DefaultCatchUp)+1, s.Budget(1e9), "bank bounded by the catch-up window")
+	s.Charge(int(DefaultCatchUp), 1)
+	s.SetBusy(false)
+	require.Equal(t, 1001, s.Budget(2e9), "idle: only the depth")
+}

@@ -96,6 +96,11 @@ func runRouter(out io.Writer, o runOpts) error {
 		return err
 	}
 	defer lcore.Cleanup() //nolint:errcheck
+	if n, err := lcore.ConfineRuntime(); err != nil {
+		log.Warn("could not confine runtime threads to the main lcore", zap.Error(err))
+	} else {
+		log.Debug("runtime threads confined to the main lcore's CPUs", zap.Int("threads", n))
+	}
 	r, err := dataplane.Start(dc, log)
 	if err != nil {
 		return err

@@ -96,7 +96,8 @@ func L3Offset(frame []byte) int {
 }
 
 // FixIPv4Checksum recomputes the IPv4 header checksum in place over IHL*4 bytes, or
-// over 20 bytes when IHL is below 5 or the header would run past the frame.
+// over 20 bytes when IHL is below 5 or the header would run past the frame. The frame
+// must hold at least 20 bytes after its L3 offset.
 func FixIPv4Checksum(frame []byte) {
 	l3 := L3Offset(frame)
 	n := int(frame[l3]&0x0f) * 4
@@ -109,8 +110,8 @@ func FixIPv4Checksum(frame []byte) {
 }
 
 // InetChecksum is a deliberately plain RFC 1071 checksum (16-bit words, 32-bit
-// accumulator folded at the end), kept separate from package packet's fast one so
-// tests can compare the two.
+// accumulator folded at the end, exact for inputs up to 128 KiB), kept separate from
+// package packet's fast one so tests can compare the two.
 func InetChecksum(b []byte) uint16 {
 	var sum uint32
 	for i := 0; i+1 < len(b); i += 2 {
