@@ -1,0 +1,84 @@
+package voq
+
+import "github.com/dpdkq/dpdkq/pkt"
+
+// egressArch keeps one queue per (output port, class), shared by all inputs: the
+// output-queued switch. Queue index = localPort*Classes + class.
+type egressArch struct {
+	base
+	nCls    int
+	ports   []outPort
+	sets    []classSet // per local port
+	scratch uint64     // parent mask for the class sets; egress has no arbiter to tell
+}
+
+var _ Arch = (*egressArch)(nil)
+
+func newEgress(cfg Config, scheds []sched) *egressArch {
+	a := &egressArch{nCls: cfg.Classes}
+	a.initBase(cfg)
+	a.ports = make([]outPort, len(cfg.Ports))
+	a.sets = make([]classSet, len(cfg.Ports))
+	for p, g := range cfg.Ports {
+		a.ports[p] = newOutPort(g, cfg.Classes, scheds[p])
+		leaves := make([]leaf, cfg.Classes)
+		for c := range leaves {
+			leaves[c] = a.newLeaf(p*cfg.Classes+c, g, -1, c)
+		}
+		a.sets[p] = newClassSet(leaves, &a.ports[p], &a.scratch, 0)
+	}
+	return a
+}
+
+// Enqueue implements Arch.
+func (a *egressArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
+	a.pre(now, sink)
+	p := lookup(a.led.portIdx, d.OutPort)
+	if p < 0 {
+		a.refuseUnrouted(d, sink)
+		return
+	}
+	c := min(int(d.Class), a.nCls-1)
+	d.Queue = uint32(p*a.nCls + c)
+	cs := &a.sets[p]
+	cs.leaves[c].enqueue(now, d, sink)
+	cs.refresh(c)
+}
+
+// Dequeue implements Arch.
+func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, sink pkt.DropSink) int {
+	a.pre(now, sink)
+	// A call that cannot take a packet is not a turn: the port is not ready to send.
+	if budget <= 0 || len(out) == 0 || port < 0 || port >= len(a.led.portIdx) || a.led.portIdx[port] < 0 {
+		return 0
+	}
+	p := int(a.led.portIdx[port])
+	op, cs := &a.ports[p], &a.sets[p]
+	elig := op.eligible(now)
+	n := 0
+	for n < len(out) && budget > 0 {
+		r := cs.serve(now, op, &elig, &out[n], sink)
+		if r == serveNone {
+			break
+		}
+		if r == serveDelivered {
+			budget -= int(out[n].Len)
+			n++
+		}
+	}
+	return n
+}
+
+func (a *egressArch) portHead(p int) int64 {
+	h := noHead
+	for _, l := range a.sets[p].leaves {
+		h = min(h, l.headEnq())
+	}
+	return h
+}
+
+func (a *egressArch) refreshAll() {
+	for i := range a.sets {
+		a.sets[i].refreshAll()
+	}
+}

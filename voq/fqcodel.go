@@ -1,0 +1,397 @@
+package voq
+
+import (
+	"math"
+
+	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+// FQ-CoDel (RFC 8290) as a class queue.
+//
+// Principles: packets are hashed (pkt.Desc.Hash, masked to the power-of-two flow
+// count) into flow queues, each with its own AQM policy instance (the dataplane
+// passes CoDel). Flows are scheduled by DRR with a byte quantum over two lists: a flow
+// that becomes active joins the NEW list with a full quantum and is served before any
+// flow on the OLD list, so a sparse flow (a DNS query, a TCP ACK, a game update)
+// leaves almost at once. When a flow's deficit is spent it goes to the tail of the
+// old list with one more quantum. A new flow found empty moves to the old list
+// (RFC 8290 4.2), so that a flow which empties and refills quickly cannot re-enter the
+// new list every round and starve the old flows; an old flow found empty leaves the
+// lists.
+//
+// Storage: one slab of descriptors shared by all flows with per-flow singly linked
+// lists (a next-index array beside the slab, and a free list through the same array).
+// Per-flow rings would need each ring sized for the whole limit, because any one flow
+// may legally hold all of it: 1024 flows x 10240 packets. The slab costs 36 bytes per
+// packet of the limit and nothing per flow beyond a small header.
+//
+// Overflow: when the limit is reached the arriving packet is still admitted; first
+// the flow holding the most bytes loses packets from its head. Like Linux (and unlike
+// the single-packet drop in RFC 8290's text), it drops a batch: at most DropBatch (64)
+// packets, stopping as soon as half of that flow's bytes are gone. One scan for the
+// fattest flow (over the active flows) is then amortized over many packets, and a
+// single unresponsive flow cannot make every arrival pay for a scan. Drops are
+// counted as pkt.DropOverflow.
+//
+// AQM: each flow's policy sees that flow's own backlog (aqm.Backlog), which is the
+// queue it governs; CoDel's "at most one MTU queued" exemption is therefore per flow.
+type fqQueue struct {
+	slab []pkt.Desc
+	link []int32 // next packet of the same flow, or next free slot; -1 ends a list
+	free int32   // head of the free-slot list
+
+	flows      []fqFlow
+	mask       uint32
+	newL, oldL fqList
+
+	quantum  int32
+	maxPkts  int // total packets across flows
+	maxBytes int // total bytes across flows, MaxInt when unset
+	batch    int
+	kind     aqm.Kind // of the flow policies, for the snapshot
+
+	class uint8
+	idx   int32
+	led   *ledger
+	st    QueueStats // aggregate over all flows
+}
+
+type fqFlow struct {
+	head, tail int32 // packet slots, -1 when empty
+	next       int32 // next flow on the same list, -1 at the end
+	pkts       int32
+	deficit    int32
+	list       uint8 // onNone, onNew or onOld
+	bytes      int
+	pol        aqm.Policy
+}
+
+const (
+	onNone uint8 = iota
+	onNew
+	onOld
+)
+
+// fqList is an intrusive FIFO of flow indices linked through fqFlow.next.
+type fqList struct {
+	head, tail int32
+	n          int
+}
+
+var _ leaf = (*fqQueue)(nil)
+
+func newFQ(idx int, class uint8, led *ledger, c *FQConfig, f Factory) *fqQueue {
+	q := &fqQueue{
+		flows:   make([]fqFlow, c.Flows),
+		mask:    uint32(c.Flows - 1),
+		newL:    fqList{head: -1, tail: -1},
+		oldL:    fqList{head: -1, tail: -1},
+		quantum: int32(c.Quantum),
+		batch:   c.DropBatch,
+		class:   class,
+		idx:     int32(idx),
+		led:     led,
+		free:    -1,
+	}
+	for i := range q.flows {
+		q.flows[i] = fqFlow{head: -1, tail: -1, next: -1}
+	}
+	_ = q.setLimit(c.LimitPkts, c.LimitBytes) // validated by the caller
+	q.setPolicy(f)
+	return q
+}
+
+func (l *fqList) push(flows []fqFlow, fi int32) {
+	flows[fi].next = -1
+	if l.tail < 0 {
+		l.head = fi
+	} else {
+		flows[l.tail].next = fi
+	}
+	l.tail = fi
+	l.n++
+}
+
+func (l *fqList) pop(flows []fqFlow) int32 {
+	fi := l.head
+	l.head = flows[fi].next
+	if l.head < 0 {
+		l.tail = -1
+	}
+	flows[fi].next = -1
+	l.n--
+	return fi
+}
+
+// setLimit sets the total packet (0 = keep the slab size) and byte (0 = none) limits,
+// growing the slab if needed (control path). Slot indices survive growth, so the
+// flow lists stay valid.
+func (q *fqQueue) setLimit(pkts, bytes int) error {
+	if err := checkLimits("pkts", "bytes", pkts, bytes); err != nil {
+		return err
+	}
+	if pkts > len(q.slab) {
+		old := len(q.slab)
+		slab := make([]pkt.Desc, pkts)
+		copy(slab, q.slab)
+		link := make([]int32, pkts)
+		copy(link, q.link)
+		for i := pkts - 1; i >= old; i-- {
+			link[i] = q.free
+			q.free = int32(i)
+		}
+		q.slab, q.link = slab, link
+	}
+	q.maxPkts = pkts
+	if pkts == 0 {
+		q.maxPkts = len(q.slab)
+	}
+	q.maxBytes = bytes
+	if bytes == 0 {
+		q.maxBytes = math.MaxInt
+	}
+	return nil
+}
+
+func (q *fqQueue) setPolicy(f Factory) {
+	q.kind = aqm.KindNone
+	for i := range q.flows {
+		q.flows[i].pol = nil
+		if f != nil {
+			q.flows[i].pol = f(int(q.idx), q.class)
+		}
+	}
+	if p := q.flows[0].pol; p != nil {
+		q.kind = p.Snapshot().Kind
+	}
+}
+
+func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
+	ps := q.led.arrive(q.idx, d)
+	q.st.Arrivals++
+	fi := int32(d.Hash & q.mask)
+	fl := &q.flows[fi]
+	l := int(d.Len)
+	if fl.pol != nil {
+		switch fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}) {
+		case aqm.Drop:
+			q.refuse(ps, d, pkt.DropAQM, sink)
+			return
+		case aqm.Mark:
+			if !d.ECT() {
+				q.refuse(ps, d, pkt.DropAQM, sink)
+				return
+			}
+			d.Flags |= pkt.FlagMarkCE
+		}
+	}
+	if l > q.maxBytes {
+		q.refuse(ps, d, pkt.DropTail, sink) // could never fit, even alone
+		return
+	}
+	for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
+		q.dropFattest(q.batch, true, sink) // frees at least one packet
+	}
+	s := q.free
+	q.free = q.link[s]
+	q.slab[s] = *d
+	q.link[s] = -1
+	if fl.tail < 0 {
+		fl.head = s
+	} else {
+		q.link[fl.tail] = s
+	}
+	fl.tail = s
+	fl.pkts++
+	fl.bytes += l
+	q.st.admit(l)
+	ps.admit(l)
+	if fl.list == onNone {
+		fl.deficit = q.quantum
+		fl.list = onNew
+		q.newL.push(q.flows, fi)
+	}
+}
+
+func (q *fqQueue) refuse(ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	q.st.Drops[r]++
+	ps.Drops[r]++
+	sink.Drop(d, r)
+}
+
+// fattest returns the active flow with the most bytes (-1 if none), scanning only the
+// flows on the two lists: every flow holding packets is on one of them.
+func (q *fqQueue) fattest() int32 {
+	best, bestBytes := int32(-1), 0
+	for _, l := range [2]*fqList{&q.newL, &q.oldL} {
+		for fi := l.head; fi >= 0; fi = q.flows[fi].next {
+			if b := q.flows[fi].bytes; b > bestBytes {
+				best, bestBytes = fi, b
+			}
+		}
+	}
+	return best
+}
+
+// dropFattest drops from the head of the fattest flow: up to n packets, and when
+// halve is set it stops once half of that flow's bytes are gone.
+func (q *fqQueue) dropFattest(n int, halve bool, sink pkt.DropSink) {
+	fi := q.fattest()
+	if fi < 0 {
+		return
+	}
+	fl := &q.flows[fi]
+	threshold, dropped := fl.bytes/2, 0
+	for i := 0; i < n && fl.pkts > 0; i++ {
+		dropped += q.dropFlowHead(fl, pkt.DropOverflow, sink)
+		if halve && dropped >= threshold {
+			break
+		}
+	}
+}
+
+// dropFlowHead removes fl's head packet for reason r and returns its length.
+func (q *fqQueue) dropFlowHead(fl *fqFlow, r pkt.DropReason, sink pkt.DropSink) int {
+	s := fl.head
+	d := &q.slab[s]
+	l := int(d.Len)
+	fl.head = q.link[s]
+	if fl.head < 0 {
+		fl.tail = -1
+	}
+	fl.pkts--
+	fl.bytes -= l
+	q.st.remove(l)
+	q.st.Drops[r]++
+	ps := q.led.port(d)
+	ps.remove(l)
+	ps.Drops[r]++
+	q.led.touchQ(q.idx)
+	sink.Drop(d, r) // before the slot is reused
+	q.link[s] = q.free
+	q.free = s
+	return l
+}
+
+func (q *fqQueue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
+	for {
+		var fi int32
+		fromNew := q.newL.n > 0
+		switch {
+		case fromNew:
+			fi = q.newL.head
+		case q.oldL.n > 0:
+			fi = q.oldL.head
+		default:
+			return false
+		}
+		fl := &q.flows[fi]
+		if fl.deficit <= 0 {
+			// Turn spent: one more quantum and to the back of the old list.
+			fl.deficit += q.quantum
+			if fromNew {
+				q.newL.pop(q.flows)
+			} else {
+				q.oldL.pop(q.flows)
+			}
+			fl.list = onOld
+			q.oldL.push(q.flows, fi)
+			continue
+		}
+		if q.popFlow(now, fl, out, sink) {
+			fl.deficit -= int32(out.Len)
+			return true
+		}
+		if fromNew {
+			q.newL.pop(q.flows)
+			fl.list = onOld
+			q.oldL.push(q.flows, fi)
+		} else {
+			q.oldL.pop(q.flows)
+			fl.list = onNone
+		}
+	}
+}
+
+// popFlow delivers fl's next packet that its policy lets through.
+func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSink) bool {
+	for fl.head >= 0 {
+		s := fl.head
+		*out = q.slab[s]
+		fl.head = q.link[s]
+		if fl.head < 0 {
+			fl.tail = -1
+		}
+		q.link[s] = q.free
+		q.free = s
+		l := int(out.Len)
+		fl.pkts--
+		fl.bytes -= l
+		q.st.remove(l)
+		ps := q.led.port(out)
+		ps.remove(l)
+		q.led.touchQ(q.idx)
+		if fl.pol != nil {
+			v := fl.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
+			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
+				q.st.Drops[pkt.DropAQM]++
+				ps.Drops[pkt.DropAQM]++
+				sink.Drop(out, pkt.DropAQM)
+				continue
+			}
+			if v == aqm.Mark {
+				out.Flags |= pkt.FlagMarkCE
+			}
+		}
+		marked := out.Flags&pkt.FlagMarkCE != 0
+		so := now - out.Enq
+		q.st.deliver(l, so, marked)
+		ps.deliver(l, so, marked)
+		return true
+	}
+	return false
+}
+
+func (q *fqQueue) depth() int { return q.st.Pkts }
+
+func (q *fqQueue) headEnq() int64 {
+	h := noHead
+	for _, l := range [2]*fqList{&q.newL, &q.oldL} {
+		for fi := l.head; fi >= 0; fi = q.flows[fi].next {
+			if s := q.flows[fi].head; s >= 0 && q.slab[s].Enq < h {
+				h = q.slab[s].Enq
+			}
+		}
+	}
+	return h
+}
+
+// trim drops one packet at a time from the head of the fattest flow until the limits
+// hold again, so a shrunk limit loses exactly the excess.
+func (q *fqQueue) trim(sink pkt.DropSink) {
+	for q.st.Pkts > q.maxPkts || q.st.Bytes > q.maxBytes {
+		q.dropFattest(1, false, sink)
+	}
+}
+
+func (q *fqQueue) drain(sink pkt.DropSink) int {
+	n := q.st.Pkts
+	for i := range q.flows {
+		fl := &q.flows[i]
+		for fl.pkts > 0 {
+			q.dropFlowHead(fl, pkt.DropShutdown, sink)
+		}
+	}
+	return n
+}
+
+func (q *fqQueue) stats() *QueueStats { return &q.st }
+
+func (q *fqQueue) aqmState(dst *aqm.State) {
+	*dst = aqm.State{Kind: q.kind, Drops: q.st.Drops[pkt.DropAQM], Marks: q.st.Marks}
+}
+
+func (q *fqQueue) fqState() FQState {
+	return FQState{ActiveFlows: q.newL.n + q.oldL.n, NewFlows: q.newL.n, OldFlows: q.oldL.n}
+}

@@ -1,0 +1,249 @@
+package voq
+
+import (
+	"math"
+
+	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+// leaf is one schedulable queue: a plain FIFO or an FQ-CoDel instance. Everything
+// that is not the hot path (limits, policies, draining) also goes through it, so the
+// architectures never care which kind they hold.
+type leaf interface {
+	// enqueue takes ownership of d: it is admitted or handed to sink.
+	enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
+	// dequeue moves the next deliverable packet into *out; AQM drops go to sink.
+	// false means the leaf is empty.
+	dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool
+	depth() int
+	// headEnq is the enqueue time of the oldest head packet, noHead when empty.
+	headEnq() int64
+	// trim drops (pkt.DropOverflow) until the leaf is within its limits.
+	trim(sink pkt.DropSink)
+	// drain hands every packet to sink with pkt.DropShutdown and returns the count.
+	drain(sink pkt.DropSink) int
+	setLimit(pkts, bytes int) error
+	setPolicy(f Factory)
+	stats() *QueueStats
+	aqmState(dst *aqm.State)
+	fqState() FQState
+}
+
+// Ring sizing for byte-only limits: one slot per 64 bytes (the minimum Ethernet frame)
+// so the byte limit, not the ring, is what fills first; at least 16 slots, and at most
+// 65536 (2 MiB of descriptors per queue) so a large byte limit does not preallocate a
+// ring nobody will fill. When the ring does fill first it acts as a packet limit.
+const (
+	minRing        = 16
+	maxByteOnlyCap = 1 << 16
+)
+
+func ringCap(pkts, bytes int) int {
+	n := pkts
+	if n == 0 {
+		n = min(max((bytes+63)/64, minRing), maxByteOnlyCap)
+	}
+	c := 1
+	for c < n {
+		c <<= 1
+	}
+	return c
+}
+
+// queue is a bounded FIFO in a preallocated power-of-two ring of descriptors.
+type queue struct {
+	ring     []pkt.Desc
+	mask     int
+	head     int
+	maxPkts  int // packet limit, or the ring size when only bytes are limited
+	maxBytes int // byte limit, MaxInt when unset
+	headDrop bool
+	pol      aqm.Policy
+	class    uint8
+	idx      int32
+	led      *ledger
+	st       QueueStats
+}
+
+var _ leaf = (*queue)(nil)
+
+func newQueue(idx int, class uint8, led *ledger, pkts, bytes int, headDrop bool, f Factory) *queue {
+	q := &queue{idx: int32(idx), class: class, led: led, headDrop: headDrop}
+	_ = q.setLimit(pkts, bytes) // validated by the caller
+	q.setPolicy(f)
+	return q
+}
+
+func packetOf(d *pkt.Desc) aqm.Packet {
+	return aqm.Packet{Len: int(d.Len), EnqTime: d.Enq, ECT: d.ECN != 0, Class: d.Class}
+}
+
+// setLimit changes the limits. Growing past the ring reallocates it (control path
+// only); shrinking below the depth takes effect at the next trim.
+func (q *queue) setLimit(pkts, bytes int) error {
+	if err := checkLimits("pkts", "bytes", pkts, bytes); err != nil {
+		return err
+	}
+	if need := ringCap(pkts, bytes); need > len(q.ring) {
+		r := make([]pkt.Desc, need)
+		for i := 0; i < q.st.Pkts; i++ {
+			r[i] = q.ring[(q.head+i)&q.mask]
+		}
+		q.ring, q.mask, q.head = r, need-1, 0
+	}
+	q.maxPkts = pkts
+	if pkts == 0 {
+		q.maxPkts = len(q.ring)
+	}
+	q.maxBytes = bytes
+	if bytes == 0 {
+		q.maxBytes = math.MaxInt
+	}
+	return nil
+}
+
+func (q *queue) setPolicy(f Factory) {
+	q.pol = nil
+	if f != nil {
+		q.pol = f(int(q.idx), q.class)
+	}
+}
+
+func (q *queue) full(l int) bool { return q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes }
+
+func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
+	ps := q.led.arrive(q.idx, d)
+	q.st.Arrivals++
+	if q.pol != nil {
+		switch q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}) {
+		case aqm.Drop:
+			q.refuse(ps, d, pkt.DropAQM, sink)
+			return
+		case aqm.Mark:
+			// A mark on a packet that cannot carry it becomes a drop (RFC 3168).
+			if !d.ECT() {
+				q.refuse(ps, d, pkt.DropAQM, sink)
+				return
+			}
+			d.Flags |= pkt.FlagMarkCE
+		}
+	}
+	l := int(d.Len)
+	if q.full(l) {
+		if !q.headDrop || l > q.maxBytes {
+			q.refuse(ps, d, pkt.DropTail, sink)
+			return
+		}
+		for q.full(l) { // terminates: an empty queue admits any l <= maxBytes
+			q.dropHead(pkt.DropHead, sink)
+		}
+	}
+	q.ring[(q.head+q.st.Pkts)&q.mask] = *d
+	q.st.admit(l)
+	ps.admit(l)
+}
+
+func (q *queue) refuse(ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	q.st.Drops[r]++
+	ps.Drops[r]++
+	sink.Drop(d, r)
+}
+
+// dropHead removes the head packet for reason r. The sink sees the ring slot itself,
+// which stays intact until the next admission.
+func (q *queue) dropHead(r pkt.DropReason, sink pkt.DropSink) {
+	h := &q.ring[q.head]
+	l := int(h.Len)
+	q.head = (q.head + 1) & q.mask
+	q.st.remove(l)
+	q.st.Drops[r]++
+	ps := q.led.port(h)
+	ps.remove(l)
+	ps.Drops[r]++
+	q.led.touchQ(q.idx)
+	sink.Drop(h, r)
+}
+
+func (q *queue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
+	return q.dequeueFor(now, out, sink, -1)
+}
+
+// peek returns the head packet, nil when empty. The pointer is valid until the next
+// operation on q.
+func (q *queue) peek() *pkt.Desc {
+	if q.st.Pkts == 0 {
+		return nil
+	}
+	return &q.ring[q.head]
+}
+
+// dequeueFor delivers the head into *out if it is for output port (any port when
+// port < 0). AQM drops at dequeue go to sink and the next head is tried.
+func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int) bool {
+	for q.st.Pkts > 0 {
+		h := &q.ring[q.head]
+		if port >= 0 && int(h.OutPort) != port {
+			return false
+		}
+		*out = *h
+		l := int(out.Len)
+		q.head = (q.head + 1) & q.mask
+		q.st.remove(l)
+		ps := q.led.port(out)
+		ps.remove(l)
+		q.led.touchQ(q.idx)
+		if q.pol != nil {
+			v := q.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes})
+			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
+				q.st.Drops[pkt.DropAQM]++
+				ps.Drops[pkt.DropAQM]++
+				sink.Drop(out, pkt.DropAQM)
+				continue
+			}
+			if v == aqm.Mark {
+				out.Flags |= pkt.FlagMarkCE
+			}
+		}
+		marked := out.Flags&pkt.FlagMarkCE != 0
+		s := now - out.Enq
+		q.st.deliver(l, s, marked)
+		ps.deliver(l, s, marked)
+		return true
+	}
+	return false
+}
+
+func (q *queue) depth() int { return q.st.Pkts }
+
+func (q *queue) headEnq() int64 {
+	if q.st.Pkts == 0 {
+		return noHead
+	}
+	return q.ring[q.head].Enq
+}
+
+func (q *queue) trim(sink pkt.DropSink) {
+	for q.st.Pkts > q.maxPkts || q.st.Bytes > q.maxBytes {
+		q.dropHead(pkt.DropOverflow, sink)
+	}
+}
+
+func (q *queue) drain(sink pkt.DropSink) int {
+	n := q.st.Pkts
+	for q.st.Pkts > 0 {
+		q.dropHead(pkt.DropShutdown, sink)
+	}
+	return n
+}
+
+func (q *queue) stats() *QueueStats { return &q.st }
+
+func (q *queue) aqmState(dst *aqm.State) {
+	*dst = aqm.State{}
+	if q.pol != nil {
+		*dst = q.pol.Snapshot()
+	}
+}
+
+func (q *queue) fqState() FQState { return FQState{} }
