@@ -84,7 +84,8 @@ static int dq_probe(const char *devargs, const char *name, uint16_t *port) {
 }
 
 static int dq_port_setup(uint16_t port, uint16_t nrxq, uint16_t ntxq, uint16_t rxd, uint16_t txd,
-                         struct rte_mempool *mp, int promisc, char *err, size_t errlen) {
+                         uintptr_t mpaddr, int promisc, char *err, size_t errlen) {
+	struct rte_mempool *mp = (struct rte_mempool *)mpaddr;
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	memset(&conf, 0, sizeof(conf));
@@ -241,7 +242,7 @@ func setupPort(id uint16, nrxq, ntxq, rxd, txd int, pool uintptr, promisc bool) 
 		p = 1
 	}
 	rc := C.dq_port_setup(C.uint16_t(id), C.uint16_t(nrxq), C.uint16_t(ntxq), C.uint16_t(rxd), C.uint16_t(txd),
-		(*C.struct_rte_mempool)(unsafe.Pointer(pool)), C.int(p), &errbuf[0], C.size_t(len(errbuf))) //nolint:govet
+		C.uintptr_t(pool), C.int(p), &errbuf[0], C.size_t(len(errbuf)))
 	if rc < 0 {
 		return 0, fmt.Errorf("%s", C.GoString(&errbuf[0]))
 	}

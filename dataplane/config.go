@@ -71,7 +71,7 @@ type Config struct {
 	// DSCPClass maps a DSCP value to a traffic class 0..7 (7 highest).
 	DSCPClass [64]uint8
 	// NewArch builds the queueing architecture for the output ports one lcore owns.
-	// nil: a plain FIFO of FIFOLimit packets per port.
+	// nil: a plain FIFO of FIFOLimit packets per port (voq egress, one class).
 	NewArch   func(ports []int) (Arch, error)
 	FIFOLimit int
 	// DelayCapacity bounds each port's delay line in packets (0: derived from rate*delay).

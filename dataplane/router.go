@@ -336,7 +336,7 @@ func (r *Router) setupWorkers(ringName string) error {
 		if r.cfg.NewArch != nil {
 			w.arch, err = r.cfg.NewArch(owned)
 		} else {
-			w.arch = newFIFOArch(owned, func(int) int { return r.cfg.FIFOLimit }, 0)
+			w.arch, err = defaultArch(owned, r.cfg.FIFOLimit)
 		}
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/dpdkq/dpdkq/lcore"
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/voq"
 )
 
 // PortSummary is one port's figures at exit (or live, from Stats).
@@ -28,6 +29,34 @@ type PortSummary struct {
 	Queued    uint64            `json:"queued_at_stop"`
 	Balanced  bool              `json:"balanced"` // rx = forwarded + local + drops + queued
 	Device    *DevStats         `json:"device,omitempty"`
+	Queue     *QueueSummary     `json:"egress_queue,omitempty"` // everything queued for this port
+}
+
+// QueueSummary aggregates the queues feeding one output port over the run.
+type QueueSummary struct {
+	PeakPackets  int               `json:"peak_packets"`
+	PeakBytes    int               `json:"peak_bytes"`
+	Enqueued     uint64            `json:"enqueued"`
+	Dequeued     uint64            `json:"dequeued"`
+	Marked       uint64            `json:"ce_marked"`
+	Drops        map[string]uint64 `json:"drops"` // by reason, at this port's queues
+	SojournP50us float64           `json:"sojourn_p50_us"`
+	SojournP99us float64           `json:"sojourn_p99_us"`
+}
+
+func queueSummary(qs *voq.QueueStats) *QueueSummary {
+	s := &QueueSummary{PeakPackets: qs.PeakPkts, PeakBytes: qs.PeakBytes, Enqueued: qs.Enqueued,
+		Dequeued: qs.Dequeued, Marked: qs.Marks, Drops: map[string]uint64{}}
+	for r, v := range qs.Drops {
+		if v != 0 && pkt.DropReason(r) != pkt.DropShutdown {
+			s.Drops[pkt.DropReason(r).String()] = v
+		}
+	}
+	if qs.Sojourn.Count() > 0 {
+		s.SojournP50us = float64(qs.Sojourn.Quantile(0.5)) / 1e3
+		s.SojournP99us = float64(qs.Sojourn.Quantile(0.99)) / 1e3
+	}
+	return s
 }
 
 // Summary is the run's exit report.
@@ -108,6 +137,12 @@ func (r *Router) Stop() *Summary {
 			w.publish()
 		}
 		cnt := r.collect()
+		queues := map[int]*voq.QueueStats{}
+		for _, as := range r.QueueSnapshots() {
+			for i := range as.Ports {
+				queues[as.Ports[i].Port] = &as.Ports[i].QueueStats
+			}
+		}
 		s := &Summary{Duration: dur, MempoolSize: r.pool.Size(), MempoolStart: r.inUse0, Balanced: true}
 		for i := range r.ports {
 			c := &cnt[i]
@@ -123,6 +158,9 @@ func (r *Router) Stop() *Summary {
 			ps.Balanced = c.RxPackets == c.Fwd+c.Local+ps.DropTotal+ps.Queued
 			if !ps.Balanced {
 				s.Balanced = false
+			}
+			if qs := queues[i]; qs != nil {
+				ps.Queue = queueSummary(qs)
 			}
 			if ds, err := portStats(r.ports[i].id); err == nil {
 				ps.Device = &ds

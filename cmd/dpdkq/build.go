@@ -10,6 +10,7 @@ import (
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/sizing"
+	"github.com/dpdkq/dpdkq/voq"
 )
 
 // ealArgs turns the eal section into rte_eal_init arguments. Devices are not passed
@@ -45,7 +46,6 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 	for _, l := range c.WorkerLcores {
 		dc.Workers = append(dc.Workers, uint(l))
 	}
-	limits := make([]int, len(c.Ports))
 	for i := range c.Ports {
 		p := &c.Ports[i]
 		pc := dataplane.PortConfig{
@@ -63,15 +63,34 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 			pc.EgressLcore = *p.EgressLcore
 		}
 		dc.Ports = append(dc.Ports, pc)
-		lim := c.Queueing.PerClass[0].LimitSize
-		n, err := lim.Packets(p.RateBps, c.Buffer.RTT, p.MTU+14)
-		if err != nil {
-			return dc, fmt.Errorf("queueing.queue.limit %q for port %s: %w", c.Queueing.Queue.Limit, p.Name, err)
-		}
-		limits[i] = int(n)
+	}
+	if err := archOwnership(c, &dc); err != nil {
+		return dc, err
+	}
+	// Build the whole queueing configuration once now, so its errors (AQM parameters,
+	// limits in time units on unshaped ports, ...) come before DPDK starts.
+	all := make([]int, len(c.Ports))
+	for i := range all {
+		all[i] = i
+	}
+	if _, _, err := c.VOQConfig(all); err != nil {
+		return dc, err
 	}
 	dc.NewArch = func(ports []int) (dataplane.Arch, error) {
-		return dataplane.NewFIFOArch(ports, func(p int) int { return limits[p] }), nil
+		vc, setters, err := c.VOQConfig(ports)
+		if err != nil {
+			return nil, err
+		}
+		a, err := voq.New(vc)
+		if err != nil {
+			return nil, fmt.Errorf("queueing: %w", err)
+		}
+		for _, set := range setters {
+			if err := set(a); err != nil {
+				return nil, fmt.Errorf("queueing: %w", err)
+			}
+		}
+		return a, nil
 	}
 	for _, r := range c.RouteTable {
 		if r.Connected {
@@ -90,6 +109,24 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 		dc.Rx = append(dc.Rx, dataplane.RxAssign{Port: rx.PortIndex, Queue: rx.Queue, Lcore: uint(rx.Lcore)})
 	}
 	return dc, nil
+}
+
+// archOwnership: VOQs and input FIFOs couple every input with every output (the
+// arbiter sees all of them), so one lcore must own the egress of every port. Egress
+// queueing lets ports be spread over the workers.
+func archOwnership(c *config.Config, dc *dataplane.Config) error {
+	if c.Queueing.Architecture == "egress" || len(dc.Workers) < 2 {
+		return nil
+	}
+	owner := int(dc.Workers[0])
+	for i := range dc.Ports {
+		if l := dc.Ports[i].EgressLcore; l >= 0 && l != owner {
+			return &config.FieldError{Key: fmt.Sprintf("ports[%d].egress_lcore", i), Value: fmt.Sprint(l),
+				Msg: fmt.Sprintf("architecture %s needs every port's egress on one lcore (%d)", c.Queueing.Architecture, owner)}
+		}
+		dc.Ports[i].EgressLcore = owner
+	}
+	return nil
 }
 
 // printResolved shows the values derived from human units, so an operator sees what

@@ -1,0 +1,323 @@
+// PIE (Proportional Integral controller Enhanced, RFC 8033).
+//
+// A periodic controller moves a drop probability so that the queueing delay
+// settles at a target: every t_update it adds alpha*(qdelay-target) (the error) plus
+// beta*(qdelay-qdelay_old) (the trend), both in 1/s with delays in seconds. Arriving
+// packets are then dropped (or ECN-marked) at random with that probability. There is
+// no timer: whichever call first finds now >= next_update runs the update, and runs it
+// once per missed period, so a queue polled rarely still sees every period.
+//
+// Choices, where the RFC leaves room:
+//   - The drop probability and the de-randomization accumulator are float64 (the update
+//     runs once per period; per packet only a comparison or two and one random number).
+//   - Update order: scale the step by the probability band; cap it at 0.02 once
+//     prob >= 0.1; add it; add 0.02 more when qdelay > 250 ms; multiply by 0.98 when
+//     qdelay and qdelay_old are both 0 (the RFC's idle decay); clamp to [0, 1].
+//   - Burst allowance (RFC 8033 section 4.4): starts at max_burst, shrinks by t_update per
+//     update, and is refilled by an arrival that finds prob == 0 and both the current and
+//     the previous delay below target/2. While it is > 0 no early drop is considered at
+//     all (the random draw and the accumulator are skipped, as in Linux).
+//   - The accumulator is reset by every early drop or mark (the RFC resets it on drop and
+//     on a random hit; resetting on a mark too avoids marking every packet once it passes
+//     8.5).
+//   - qdelay from timestamps: the sojourn of the last dequeued packet, or 0 when the
+//     update finds the queue empty (so an idle queue decays). From the departure rate
+//     (RFC 8033 section 5.2): a measurement starts at a departure that leaves at least
+//     dq_threshold bytes queued and ends when dq_threshold bytes have left and time has
+//     moved (a burst dequeued under one clock reading cannot end it); the rate sample
+//     feeds an EWMA with weight 1/4 (the RFC's 16 KB / 64 KB); qdelay = backlog / rate.
+//   - Comparisons with target/2 are done as 2*qdelay < target, exact in integers.
+
+package aqm
+
+import (
+	"fmt"
+	"time"
+)
+
+// PIEParams are PIE's settings in human units. Zero values select RFC 8033 defaults.
+type PIEParams struct {
+	Target           time.Duration // queue delay reference (QDELAY_REF); 0 means 15 ms
+	TUpdate          time.Duration // period of the probability update; 0 means 15 ms
+	Alpha            float64       // weight of the delay error, 1/s; 0 means 0.125
+	Beta             float64       // weight of the delay trend, 1/s; 0 means 1.25
+	MaxBurst         time.Duration // burst allowance; 0 means 150 ms
+	NoBurstAllowance bool          // disable the burst allowance entirely
+	MTU              int           // bytes: no early drop while less than 2*MTU is queued; 0 means 1514
+	ECN              bool          // mark ECT packets instead of dropping while prob <= ECNThreshold
+	ECNThreshold     float64       // highest probability at which ECT packets are marked; 0 means 0.1
+	RateEstimator    bool          // qdelay from the departure rate (RFC 8033 section 5.2), not timestamps
+	DQThreshold      int           // bytes per departure-rate measurement; 0 means 16384
+	Seed             uint64        // seed of the random stream (mixed with the per-queue seed by Spec.New)
+}
+
+// PIEConfig is a validated PIEParams in ns and bytes. Build it with NewPIEConfig.
+type PIEConfig struct {
+	target, tUpdate, maxBurst int64 // ns
+	alpha, beta               float64
+	mtu                       int
+	ecn                       bool
+	ecnThreshold              float64
+	rateEst                   bool
+	dqThreshold               int
+	seed                      uint64
+	valid                     bool
+}
+
+// Delays at which the update adds a fixed 0.02 to the probability, and the bands of
+// the step scaling, from RFC 8033 (the scaling keeps a tiny probability from jumping
+// by a large absolute step at the start of congestion).
+const (
+	pieHighDelay = int64(250 * time.Millisecond)
+	pieMaxStep   = 0.02 // cap of the step once prob >= 0.1, and the >250 ms boost
+	pieIdleDecay = 0.98 // multiplier per update while the queue is idle
+	pieAccuLow   = 0.85 // no drop while the accumulated probability is below this
+	pieAccuHigh  = 8.5  // always drop once the accumulated probability reaches this
+	pieRateW     = 0.25 // EWMA weight of a departure-rate sample
+)
+
+// NewPIEConfig validates p, fills defaults and converts it to ns and bytes.
+func NewPIEConfig(p PIEParams) (PIEConfig, error) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&p.Target, 15*time.Millisecond)
+	def(&p.TUpdate, 15*time.Millisecond)
+	def(&p.MaxBurst, 150*time.Millisecond)
+	if p.Alpha == 0 {
+		p.Alpha = 0.125
+	}
+	if p.Beta == 0 {
+		p.Beta = 1.25
+	}
+	if p.MTU == 0 {
+		p.MTU = 1514
+	}
+	if p.ECNThreshold == 0 {
+		p.ECNThreshold = 0.1
+	}
+	if p.DQThreshold == 0 {
+		p.DQThreshold = 16384
+	}
+	if err := checkDuration("pie.target", p.Target, minDelayParam, 10*time.Second); err != nil {
+		return PIEConfig{}, err
+	}
+	if err := checkDuration("pie.t_update", p.TUpdate, 100*time.Microsecond, 10*time.Second); err != nil {
+		return PIEConfig{}, err
+	}
+	if err := checkDuration("pie.max_burst", p.MaxBurst, 0, maxDelayParam); err != nil {
+		return PIEConfig{}, err
+	}
+	// Linux accepts alpha and beta up to 32 (in 1/8 steps); the RFC's are 0.125 and 1.25.
+	if !(p.Alpha > 0 && p.Alpha <= 32) {
+		return PIEConfig{}, fmt.Errorf("aqm: pie.alpha = %g, want (0, 32]", p.Alpha)
+	}
+	if !(p.Beta > 0 && p.Beta <= 32) {
+		return PIEConfig{}, fmt.Errorf("aqm: pie.beta = %g, want (0, 32]", p.Beta)
+	}
+	if p.MTU < minMTUParam || p.MTU > maxMTUParam {
+		return PIEConfig{}, fmt.Errorf("aqm: pie.mtu = %d bytes, want %d..%d", p.MTU, minMTUParam, maxMTUParam)
+	}
+	if !(p.ECNThreshold > 0 && p.ECNThreshold <= 1) {
+		return PIEConfig{}, fmt.Errorf("aqm: pie.ecn_threshold = %g, want (0, 1]", p.ECNThreshold)
+	}
+	if p.DQThreshold < 1500 || p.DQThreshold > 1<<24 {
+		return PIEConfig{}, fmt.Errorf("aqm: pie.dq_threshold = %d bytes, want 1500..%d", p.DQThreshold, 1<<24)
+	}
+	c := PIEConfig{
+		target:       int64(p.Target),
+		tUpdate:      int64(p.TUpdate),
+		maxBurst:     int64(p.MaxBurst),
+		alpha:        p.Alpha,
+		beta:         p.Beta,
+		mtu:          p.MTU,
+		ecn:          p.ECN,
+		ecnThreshold: p.ECNThreshold,
+		rateEst:      p.RateEstimator,
+		dqThreshold:  p.DQThreshold,
+		seed:         p.Seed,
+		valid:        true,
+	}
+	if p.NoBurstAllowance {
+		c.maxBurst = 0
+	}
+	return c, nil
+}
+
+// PIE is one queue's PIE state machine. It decides at enqueue; Dequeue only measures.
+type PIE struct {
+	cfg        PIEConfig
+	rng        rng
+	prob       float64 // drop probability
+	accu       float64 // de-randomization accumulator (sum of prob since the last drop)
+	qdelayOld  int64   // qdelay estimate of the last update, ns (the RFC's qdelay_old_)
+	burst      int64   // remaining burst allowance, ns
+	nextUpdate int64   // time of the next periodic update
+	started    bool    // nextUpdate is set (first call seen)
+	sojourn    int64   // timestamps mode: sojourn of the last dequeued packet
+	inMeasure  bool    // rate mode: a departure-rate measurement is running
+	measStart  int64   // rate mode: when it started
+	dqCount    int     // rate mode: bytes departed since it started
+	rate       float64 // rate mode: EWMA departure rate, bytes/ns; 0 = none yet
+	drops      uint64
+	marks      uint64
+}
+
+var _ Policy = (*PIE)(nil)
+
+// NewPIE returns a PIE with zero probability and a full burst allowance.
+func NewPIE(cfg PIEConfig) *PIE {
+	if !cfg.valid {
+		panic("aqm: NewPIE needs a config from NewPIEConfig")
+	}
+	return &PIE{cfg: cfg, rng: newRNG(cfg.seed), burst: cfg.maxBurst}
+}
+
+// SetConfig applies a new configuration live, keeping the probability, the delay
+// history, the accumulator and the update schedule. The burst allowance is clipped to
+// the new max_burst; switching the qdelay source restarts the rate measurement.
+func (e *PIE) SetConfig(cfg PIEConfig) {
+	if !cfg.valid {
+		panic("aqm: PIE.SetConfig needs a config from NewPIEConfig")
+	}
+	if cfg.rateEst != e.cfg.rateEst {
+		e.inMeasure, e.dqCount, e.rate, e.sojourn = false, 0, 0, 0
+	}
+	e.burst = min(e.burst, cfg.maxBurst)
+	e.cfg = cfg
+}
+
+// Enqueue decides for an arriving packet; q is the backlog before it is added.
+func (e *PIE) Enqueue(now int64, p Packet, q Backlog) Verdict {
+	e.catchUp(now, q.Bytes)
+	c := &e.cfg
+	if e.prob == 0 && 2*e.qdelayOld < c.target && 2*e.qdelay(q.Bytes) < c.target {
+		e.burst = c.maxBurst
+	}
+	if e.burst > 0 ||
+		(2*e.qdelayOld < c.target && e.prob < 0.2) ||
+		q.Bytes < 2*c.mtu {
+		return Pass
+	}
+	if e.prob == 0 {
+		e.accu = 0
+	}
+	e.accu += e.prob
+	if e.accu < pieAccuLow {
+		return Pass
+	}
+	if e.accu < pieAccuHigh && e.rng.float() >= e.prob {
+		return Pass
+	}
+	e.accu = 0
+	if c.ecn && p.ECT && e.prob <= c.ecnThreshold {
+		e.marks++
+		return Mark
+	}
+	e.drops++
+	return Drop
+}
+
+// Dequeue measures the packet just removed (q is what remains) and always passes.
+func (e *PIE) Dequeue(now int64, p Packet, q Backlog) Verdict {
+	e.catchUp(now, q.Bytes+p.Len) // periods that ended before this departure
+	if !e.cfg.rateEst {
+		e.sojourn = now - p.EnqTime
+		return Pass
+	}
+	if e.inMeasure {
+		e.dqCount += p.Len
+		if e.dqCount >= e.cfg.dqThreshold && now > e.measStart {
+			sample := float64(e.dqCount) / float64(now-e.measStart)
+			if e.rate == 0 {
+				e.rate = sample
+			} else {
+				e.rate += (sample - e.rate) * pieRateW
+			}
+			e.inMeasure = false
+		}
+	}
+	if !e.inMeasure && q.Bytes >= e.cfg.dqThreshold {
+		e.inMeasure, e.measStart, e.dqCount = true, now, 0
+	}
+	return Pass
+}
+
+// qdelay is the current queue delay estimate for a backlog of the given bytes.
+func (e *PIE) qdelay(backlog int) int64 {
+	if backlog == 0 {
+		return 0
+	}
+	if !e.cfg.rateEst {
+		return e.sojourn
+	}
+	if e.rate == 0 {
+		return 0
+	}
+	return int64(float64(backlog) / e.rate)
+}
+
+// catchUp runs every periodic update whose time has come, with the backlog of the
+// moment (nothing was enqueued or dequeued between those periods and now). Once an
+// update leaves the state unchanged, the remaining ones would too, so they are skipped.
+func (e *PIE) catchUp(now int64, backlog int) {
+	if !e.started {
+		e.started = true
+		e.nextUpdate = now + e.cfg.tUpdate
+		return
+	}
+	for now >= e.nextUpdate {
+		prob, old, burst := e.prob, e.qdelayOld, e.burst
+		e.update(e.qdelay(backlog))
+		e.nextUpdate += e.cfg.tUpdate
+		if e.prob == prob && e.qdelayOld == old && e.burst == burst && now >= e.nextUpdate {
+			e.nextUpdate += (now - e.nextUpdate) / e.cfg.tUpdate * e.cfg.tUpdate
+			e.nextUpdate += e.cfg.tUpdate
+		}
+	}
+}
+
+// update is one periodic probability update with the current delay estimate cur.
+func (e *PIE) update(cur int64) {
+	c := &e.cfg
+	step := c.alpha*float64(cur-c.target)/1e9 + c.beta*float64(cur-e.qdelayOld)/1e9
+	switch {
+	case e.prob < 1e-6:
+		step /= 2048
+	case e.prob < 1e-5:
+		step /= 512
+	case e.prob < 1e-4:
+		step /= 128
+	case e.prob < 1e-3:
+		step /= 32
+	case e.prob < 1e-2:
+		step /= 8
+	case e.prob < 1e-1:
+		step /= 2
+	default:
+		step = min(step, pieMaxStep)
+	}
+	e.prob += step
+	if cur > pieHighDelay {
+		e.prob += pieMaxStep
+	}
+	if cur == 0 && e.qdelayOld == 0 {
+		e.prob *= pieIdleDecay
+	}
+	e.prob = min(max(e.prob, 0), 1)
+	e.qdelayOld = cur
+	e.burst = max(e.burst-c.tUpdate, 0)
+}
+
+// Snapshot reports the probability and the delay estimate of the last update.
+func (e *PIE) Snapshot() State {
+	return State{
+		Kind:     KindPIE,
+		DropProb: e.prob,
+		QDelay:   e.qdelayOld,
+		Drops:    e.drops,
+		Marks:    e.marks,
+	}
+}

@@ -1,0 +1,259 @@
+// RED and WRED (Floyd & Jacobson, "Random Early Detection Gateways for Congestion
+// Avoidance", 1993).
+//
+// At each arrival the average queue length avg moves toward the instantaneous length
+// with weight w = 2^-wq_log2. An arrival that finds the queue empty instead ages avg as
+// if m small packets had been sent while the queue was idle: avg *= (1-w)^m with
+// m = idle_time / tx_time (m is not rounded, so the decay is smooth in time).
+//
+// Against the profile of the packet's class: below min_th the packet passes; at or
+// above max_th it is dropped; in between the base probability pb rises linearly from
+// 0 to maxp = 1/maxp_inv, and the packet is dropped with pa = pb / (1 - count*pb),
+// where count is the number of packets of that class accepted since its last drop.
+// That spacing makes the gap between drops uniform on 1..1/pb instead of geometric
+// (fewer clustered drops), for a drop fraction of about 2pb/(1+pb). The test
+// "u < pa" is evaluated as u*(1 - count*pb) < pb, which needs no division and drops
+// for certain once count*pb >= 1.
+//
+// WRED here is one average per queue (the queue's congestion) and up to 8 profiles
+// (thresholds and maxp) selected by Packet.Class (taken modulo 8), each class keeping
+// its own count.
+// ECN: between the thresholds an ECT packet is marked instead of dropped; at or above
+// max_th it is always dropped. "Gentle" RED is not implemented.
+
+package aqm
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// REDUnit says what the thresholds and the average count.
+type REDUnit uint8
+
+const (
+	// REDPackets: thresholds and the average are in packets.
+	REDPackets REDUnit = iota
+	// REDBytes: thresholds and the average are in bytes.
+	REDBytes
+)
+
+// String returns "packets" or "bytes".
+func (u REDUnit) String() string {
+	if u == REDBytes {
+		return "bytes"
+	}
+	return "packets"
+}
+
+// REDProfile is one drop profile: thresholds in the params' Unit, and maxp = 1/MaxPInv.
+type REDProfile struct {
+	MinTh   int // below this average nothing is dropped
+	MaxTh   int // at or above this average everything is dropped; must exceed MinTh
+	MaxPInv int // 1/maxp, the drop probability just below MaxTh; 0 means 10
+}
+
+// REDParams are RED/WRED settings in human units.
+type REDParams struct {
+	Unit     REDUnit      // unit of MinTh/MaxTh and of the average
+	WqLog2   uint         // EWMA weight 2^-WqLog2; 0 means 9 (w = 1/512, close to Floyd's 0.002)
+	Profiles []REDProfile // 1..8 profiles; class c uses Profiles[c], classes beyond the list use Profiles[0]
+	// Idle decay needs the transmission time of a typical small packet: either TxTime,
+	// or LinkRate with IdlePktBytes (TxTime = IdlePktBytes*8/LinkRate). One is required.
+	TxTime       time.Duration
+	LinkRate     float64 // bits/s, used when TxTime is 0
+	IdlePktBytes int     // bytes of the "small packet" of the idle decay; 0 means 64
+	ECN          bool    // mark ECT packets instead of dropping them below MaxTh
+	Seed         uint64  // seed of the random stream (mixed with the per-queue seed by Spec.New)
+}
+
+// MaxREDProfiles is the number of traffic classes, hence of WRED profiles.
+const MaxREDProfiles = 8
+
+// redProfile is a profile converted for the hot path.
+type redProfile struct {
+	minTh, maxTh float64
+	slope        float64 // maxp / (maxTh - minTh)
+}
+
+// REDConfig is a validated REDParams. Build it with NewREDConfig.
+type REDConfig struct {
+	unit    REDUnit
+	w       float64 // EWMA weight
+	log1mw  float64 // ln(1-w), so (1-w)^m = exp(m*log1mw)
+	txTime  float64 // ns per small packet
+	profile [MaxREDProfiles]redProfile
+	ecn     bool
+	seed    uint64
+	valid   bool
+}
+
+// NewREDConfig validates p, fills defaults and resolves the per-class profiles.
+func NewREDConfig(p REDParams) (REDConfig, error) {
+	if p.Unit != REDPackets && p.Unit != REDBytes {
+		return REDConfig{}, fmt.Errorf("aqm: red.unit = %d, want packets (0) or bytes (1)", p.Unit)
+	}
+	if p.WqLog2 == 0 {
+		p.WqLog2 = 9
+	}
+	if p.WqLog2 > 20 {
+		return REDConfig{}, fmt.Errorf("aqm: red.wq_log2 = %d, want 1..20", p.WqLog2)
+	}
+	if n := len(p.Profiles); n < 1 || n > MaxREDProfiles {
+		return REDConfig{}, fmt.Errorf("aqm: red.profiles has %d entries, want 1..%d", n, MaxREDProfiles)
+	}
+	if p.IdlePktBytes == 0 {
+		p.IdlePktBytes = 64
+	}
+	c := REDConfig{unit: p.Unit, ecn: p.ECN, seed: p.Seed, valid: true}
+	c.w = math.Ldexp(1, -int(p.WqLog2))
+	c.log1mw = math.Log1p(-c.w)
+	switch {
+	case p.TxTime < 0:
+		return REDConfig{}, fmt.Errorf("aqm: red.tx_time = %v, want > 0 (or 0 to derive it from red.link_rate)", p.TxTime)
+	case p.TxTime > 0:
+		if p.TxTime > time.Second {
+			return REDConfig{}, fmt.Errorf("aqm: red.tx_time = %v, want 1ns..1s", p.TxTime)
+		}
+		c.txTime = float64(p.TxTime)
+	default:
+		if !(p.LinkRate >= 1e3 && p.LinkRate <= 1e13) {
+			return REDConfig{}, fmt.Errorf("aqm: red.link_rate = %g bit/s, want 1e3..1e13 (or set red.tx_time)", p.LinkRate)
+		}
+		if p.IdlePktBytes < 1 || p.IdlePktBytes > maxMTUParam {
+			return REDConfig{}, fmt.Errorf("aqm: red.idle_pkt_bytes = %d, want 1..%d", p.IdlePktBytes, maxMTUParam)
+		}
+		c.txTime = float64(p.IdlePktBytes) * 8 / p.LinkRate * 1e9
+	}
+	for i, pr := range p.Profiles {
+		if pr.MaxPInv == 0 {
+			pr.MaxPInv = 10
+		}
+		if pr.MinTh < 0 || pr.MinTh > 1<<30 {
+			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].min_th = %d %s, want 0..%d", i, pr.MinTh, p.Unit, 1<<30)
+		}
+		if pr.MaxTh <= pr.MinTh || pr.MaxTh > 1<<30 {
+			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].max_th = %d %s, want %d..%d (above min_th)",
+				i, pr.MaxTh, p.Unit, pr.MinTh+1, 1<<30)
+		}
+		if pr.MaxPInv < 1 || pr.MaxPInv > 1000 {
+			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].maxp_inv = %d, want 1..1000", i, pr.MaxPInv)
+		}
+		c.profile[i] = redProfile{
+			minTh: float64(pr.MinTh),
+			maxTh: float64(pr.MaxTh),
+			slope: 1 / float64(pr.MaxPInv) / float64(pr.MaxTh-pr.MinTh),
+		}
+	}
+	for i := len(p.Profiles); i < MaxREDProfiles; i++ {
+		c.profile[i] = c.profile[0]
+	}
+	return c, nil
+}
+
+// RED is one queue's RED/WRED state machine. It decides at enqueue; Dequeue only
+// notes when the queue goes idle.
+type RED struct {
+	cfg       REDConfig
+	rng       rng
+	avg       float64                // EWMA of the queue length, in cfg.unit
+	idleStart int64                  // when the queue last became empty
+	lastP     float64                // base probability pb of the last decision
+	count     [MaxREDProfiles]uint32 // per class: packets accepted since its last drop
+	drops     uint64
+	marks     uint64
+}
+
+var _ Policy = (*RED)(nil)
+
+// NewRED returns a RED with an empty average.
+func NewRED(cfg REDConfig) *RED {
+	if !cfg.valid {
+		panic("aqm: NewRED needs a config from NewREDConfig")
+	}
+	return &RED{cfg: cfg, rng: newRNG(cfg.seed)}
+}
+
+// SetConfig applies a new configuration live. The average, the per-class counts and
+// the random stream are kept, unless the unit changes: then the average no longer
+// means anything and restarts from 0.
+func (r *RED) SetConfig(cfg REDConfig) {
+	if !cfg.valid {
+		panic("aqm: RED.SetConfig needs a config from NewREDConfig")
+	}
+	if cfg.unit != r.cfg.unit {
+		r.avg = 0
+		r.count = [MaxREDProfiles]uint32{}
+	}
+	r.cfg = cfg
+}
+
+// maxREDCount bounds count: once count*pb >= 1 the drop is certain anyway, and a
+// bound keeps a class sitting exactly at min_th (pb = 0) from wrapping the counter.
+const maxREDCount = 1 << 30
+
+// Enqueue updates the average and decides for an arriving packet (q excludes it).
+func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
+	c := &r.cfg
+	if q.Packets == 0 {
+		if idle := now - r.idleStart; idle > 0 {
+			r.avg *= math.Exp(float64(idle) / c.txTime * c.log1mw)
+		}
+		r.idleStart = now // a dropped arrival leaves the queue idle; don't age twice
+	} else {
+		qlen := q.Packets
+		if c.unit == REDBytes {
+			qlen = q.Bytes
+		}
+		r.avg += (float64(qlen) - r.avg) * c.w
+	}
+	cl := p.Class & (MaxREDProfiles - 1)
+	pr := &c.profile[cl]
+	switch {
+	case r.avg < pr.minTh:
+		r.lastP = 0
+		r.count[cl] = 0
+		return Pass
+	case r.avg >= pr.maxTh:
+		r.lastP = 1
+		r.count[cl] = 0
+		r.drops++
+		return Drop
+	}
+	pb := (r.avg - pr.minTh) * pr.slope
+	r.lastP = pb
+	if r.rng.float()*(1-float64(r.count[cl])*pb) >= pb {
+		if r.count[cl] < maxREDCount {
+			r.count[cl]++
+		}
+		return Pass
+	}
+	r.count[cl] = 0
+	if c.ecn && p.ECT {
+		r.marks++
+		return Mark
+	}
+	r.drops++
+	return Drop
+}
+
+// Dequeue notes the start of an idle period when the queue becomes empty; it always
+// passes.
+func (r *RED) Dequeue(now int64, p Packet, q Backlog) Verdict {
+	if q.Packets == 0 {
+		r.idleStart = now
+	}
+	return Pass
+}
+
+// Snapshot reports the average and the base probability pb of the last decision.
+func (r *RED) Snapshot() State {
+	return State{
+		Kind:     KindRED,
+		DropProb: r.lastP,
+		AvgQueue: r.avg,
+		Drops:    r.drops,
+		Marks:    r.marks,
+	}
+}
