@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -85,6 +84,11 @@ func topology(t *testing.T, tag string) (if0, if1, ns1, ns2 string) {
 		sh(t, "ip", "netns", "exec", p.ns, "ethtool", "-K", host, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off")
 		sh(t, "ethtool", "-K", p.root, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off")
 		sh(t, "ip", "link", "set", p.root, "up")
+		// Large initial TCP buffers (per namespace), so the window is limited by the
+		// network, not by receive-buffer autotuning: the bufferbloat test needs the
+		// sender to be able to fill a 1000-packet queue.
+		sh(t, "ip", "netns", "exec", p.ns, "sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4194304 8388608")
+		sh(t, "ip", "netns", "exec", p.ns, "sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4194304 8388608")
 	}
 	return
 }
@@ -97,59 +101,77 @@ ports:
   - {name: h1, device: "net_af_packet0,iface=%[1]s", ipv4: 10.0.0.1/24}
   - {name: h2, device: "net_af_packet1,iface=%[2]s", ipv4: 10.1.0.1/24, rate: 20Mbps}
 queueing:
-  queue: {limit: 100p}
+  classes: 1
+  queue: {limit: %[4]s, aqm: {kind: %[5]s}}
 api: {listen: ""}
 `
 
-func TestPingAndShapedTCP(t *testing.T) {
-	need(t)
-	tag := strconv.Itoa(os.Getpid() % 10000)
-	if0, if1, ns1, ns2 := topology(t, tag)
+// router runs the dpdkq binary with cfg until stop is called, which sends SIGINT and
+// returns the exit summary.
+type router struct {
+	cmd     *exec.Cmd
+	out     bytes.Buffer
+	sumPath string
+	done    bool
+}
+
+func startRouter(t *testing.T, cfg string) *router {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "router.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTmpl, if0, if1, tag)), 0o644))
-	sumPath := filepath.Join(dir, "summary.json")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	router := exec.CommandContext(ctx, binary, "run", "-c", cfgPath, "--summary-json", sumPath)
-	var rout bytes.Buffer
-	router.Stdout, router.Stderr = &rout, &rout
-	require.NoError(t, router.Start())
-	stopped := false
-	defer func() {
-		if !stopped {
-			router.Process.Kill()
-			router.Wait()
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
+	r := &router{sumPath: filepath.Join(dir, "summary.json")}
+	r.cmd = exec.Command(binary, "run", "-c", cfgPath, "--summary-json", r.sumPath, "--duration", "3m")
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	require.NoError(t, r.cmd.Start())
+	t.Cleanup(func() {
+		if !r.done {
+			r.cmd.Process.Kill()
+			r.cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("router output:\n%s", rout.String())
+			t.Logf("router output:\n%s", r.out.String())
 		}
-	}()
+	})
+	return r
+}
 
-	// The router answers ARP and ping for its own address (retry while it starts).
+func (r *router) stop(t *testing.T) dataplane.Summary {
+	require.NoError(t, r.cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, r.cmd.Wait())
+	r.done = true
+	b, err := os.ReadFile(r.sumPath)
+	require.NoError(t, err)
+	var s dataplane.Summary
+	require.NoError(t, json.Unmarshal(b, &s))
+	require.True(t, s.Balanced)
+	require.Zero(t, s.MempoolLeaked)
+	return s
+}
+
+// waitPath pings until the router answers and h2 is reachable through it (the first
+// packet towards h2 is dropped as arp_pending while the router resolves h2's MAC).
+func waitPath(t *testing.T, ns1 string) {
 	var ok bool
 	for i := 0; i < 30 && !ok; i++ {
 		ok = exec.Command("ip", "netns", "exec", ns1, "ping", "-c", "1", "-W", "1", "10.0.0.1").Run() == nil
 	}
 	require.True(t, ok, "h1 cannot ping the router")
-	// The first packet towards h2 is dropped (arp_pending) while the router resolves
-	// h2's MAC; after that the path is clean.
 	ok = false
 	for i := 0; i < 10 && !ok; i++ {
 		ok = exec.Command("ip", "netns", "exec", ns1, "ping", "-c", "1", "-W", "1", "10.1.0.2").Run() == nil
 	}
 	require.True(t, ok, "h1 cannot reach h2 through the router")
-	out := sh(t, "ip", "netns", "exec", ns1, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.2")
-	require.Contains(t, out, "3 received", out)
-	require.Regexp(t, `ttl=63`, out, "one routed hop decrements TTL")
+}
 
-	// TCP through the 20 Mb/s shaped egress: goodput close to the rate.
-	srv := exec.Command("ip", "netns", "exec", ns2, "iperf3", "-s", "-1", "-p", "5301")
+// iperf runs a TCP transfer h1 -> h2 for secs seconds and returns the goodput in b/s.
+func iperf(t *testing.T, ns1, ns2 string, port, secs int, extra ...string) float64 {
+	srv := exec.Command("ip", "netns", "exec", ns2, "iperf3", "-s", "-1", "-p", strconv.Itoa(port))
 	require.NoError(t, srv.Start())
-	defer srv.Process.Kill()
+	defer func() { srv.Process.Kill(); srv.Wait() }()
 	time.Sleep(300 * time.Millisecond)
-	res := sh(t, "ip", "netns", "exec", ns1, "iperf3", "-c", "10.1.0.2", "-p", "5301", "-t", "6", "-O", "1", "-J")
+	args := append([]string{"ip", "netns", "exec", ns1, "iperf3", "-c", "10.1.0.2", "-p", strconv.Itoa(port),
+		"-t", strconv.Itoa(secs), "-O", "1", "-J"}, extra...)
+	res := sh(t, args...)
 	var rep struct {
 		End struct {
 			SumReceived struct {
@@ -158,21 +180,57 @@ func TestPingAndShapedTCP(t *testing.T) {
 		} `json:"end"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(res), &rep))
-	gbps := rep.End.SumReceived.BitsPerSecond
-	t.Logf("TCP goodput through 20 Mb/s shaped egress: %.2f Mb/s", gbps/1e6)
-	// Goodput is below the line rate by the TCP/IP/Ethernet overheads (~5%).
-	require.Greater(t, gbps, 0.80*20e6)
-	require.Less(t, gbps, 1.02*20e6)
+	return rep.End.SumReceived.BitsPerSecond
+}
 
-	require.NoError(t, router.Process.Signal(os.Interrupt))
-	require.NoError(t, router.Wait())
-	stopped = true
-	b, err := os.ReadFile(sumPath)
-	require.NoError(t, err)
-	var s dataplane.Summary
-	require.NoError(t, json.Unmarshal(b, &s))
-	require.True(t, s.Balanced)
-	require.Zero(t, s.MempoolLeaked)
+func TestPingAndShapedTCP(t *testing.T) {
+	need(t)
+	tag := strconv.Itoa(os.Getpid() % 10000)
+	if0, if1, ns1, ns2 := topology(t, tag)
+	r := startRouter(t, fmt.Sprintf(configTmpl, if0, if1, tag, "100p", "none"))
+	waitPath(t, ns1)
+	out := sh(t, "ip", "netns", "exec", ns1, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.2")
+	require.Contains(t, out, "3 received", out)
+	require.Regexp(t, `ttl=63`, out, "one routed hop decrements TTL")
+
+	// TCP through the 20 Mb/s shaped egress: goodput close to the rate.
+	bps := iperf(t, ns1, ns2, 5301, 6)
+	t.Logf("TCP goodput through 20 Mb/s shaped egress: %.2f Mb/s", bps/1e6)
+	// Goodput is below the line rate by the TCP/IP/Ethernet overheads (~6%).
+	require.Greater(t, bps, 0.80*20e6)
+	require.Less(t, bps, 1.02*20e6)
+
+	s := r.stop(t)
 	require.Greater(t, s.Ports[1].Generated, uint64(0), "router resolved h2 by ARP")
-	require.Regexp(t, regexp.MustCompile(`summary after`), rout.String())
+	require.Regexp(t, regexp.MustCompile(`summary after`), r.out.String())
+}
+
+// TestCoDelVersusTailDrop: the bufferbloat experiment. A TCP transfer through a 20 Mb/s
+// bottleneck with a 1000-packet tail-drop queue keeps the queue standing (hundreds of
+// ms of sojourn); the same queue under CoDel holds the sojourn near its 5 ms target,
+// at nearly the same goodput.
+func TestCoDelVersusTailDrop(t *testing.T) {
+	need(t)
+	tag := strconv.Itoa(os.Getpid()%10000 + 1)
+	if0, if1, ns1, ns2 := topology(t, tag)
+	p50 := map[string]float64{}
+	for i, aqmKind := range []string{"none", "codel"} {
+		r := startRouter(t, fmt.Sprintf(configTmpl, if0, if1, tag, "1000p", aqmKind))
+		waitPath(t, ns1)
+		// CUBIC (the loss-based default of most hosts) fills whatever buffer it meets;
+		// the machine's default may be BBR, which keeps its own queue small.
+		bps := iperf(t, ns1, ns2, 5310+i, 8, "-C", "cubic")
+		s := r.stop(t)
+		q := s.Ports[1].Queue
+		require.NotNil(t, q)
+		p50[aqmKind] = q.SojournP50us
+		t.Logf("%-6s goodput %.2f Mb/s, sojourn p50 %.1f ms p99 %.1f ms, peak %d packets, drops %v",
+			aqmKind, bps/1e6, q.SojournP50us/1e3, q.SojournP99us/1e3, q.PeakPackets, q.Drops)
+		require.Greater(t, bps, 0.75*20e6, aqmKind)
+		if aqmKind == "codel" {
+			require.Greater(t, q.Drops["aqm"], uint64(0), "CoDel must have dropped")
+		}
+	}
+	require.Greater(t, p50["none"], 100e3, "tail drop with a large buffer: a standing queue (µs)")
+	require.Less(t, p50["codel"], 20e3, "CoDel holds the sojourn near its 5 ms target (µs)")
 }
