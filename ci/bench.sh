@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 source ci/env.sh
 rounds=${1:-3}
 secs=${2:-5}
-[ -x bin/dpdkq ] || bash ci/build.sh
+bash ci/build.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bin/mkpcap -bench -o "$work/bench.pcap" -n 1024 >/dev/null
@@ -32,28 +32,34 @@ out="net_null0,no-rx=1"
 # testpmd prints "Tx-pps:" per port every --stats-period; port 1 is the null sink.
 testpmd_mpps() {
   local mode=$1 log="$work/testpmd.log"
-  timeout -s INT "$((secs + 2))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
+  # testpmd exits when stdin closes: keep it open for the run.
+  sleep "$((secs + 4))" | timeout -s INT "$((secs + 2))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
     --vdev "$in" --vdev "$out" --log-level '*:error' -- --forward-mode="$mode" --auto-start \
     --stats-period 1 --total-num-mbufs=16383 --nb-cores=1 --rxd=1024 --txd=1024 >"$log" 2>&1 || true
   # Tx-pps lines alternate port 0, port 1: keep port 1's, drop the first (warm-up).
-  awk '/Tx-pps:/ {n++; if (n % 2 == 0) print $4}' "$log" | tail -n +2 | sort -n |
+  awk '/Tx-pps:/ {n++; if (n % 2 == 0) print $2}' "$log" | tail -n +2 | sort -n |
     awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f\n", v[int((NR+1)/2)]/1e6}'
 }
 
 dpdkq_mpps() {
   local mode=$1 aqm=${2:-none} cfg="$work/dpdkq.yaml"
-  cat >"$cfg" <<YAML
-log: {level: warn}
-eal: {lcores: "0-1", memory_mb: 1024, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}
-mempool: {mbufs: 16383, cache: 256}
-ports:
-  - {name: in0, device: "$in", mode: $mode, ipv4: 10.0.0.1/24, xconnect: $([ "$mode" = xconnect ] && echo out0 || echo '""')}
-  - {name: out0, device: "$out", mode: $mode, ipv4: 10.1.0.1/24, xconnect: $([ "$mode" = xconnect ] && echo in0 || echo '""')}
-routes:
-  - {prefix: 10.2.0.0/16, port: out0, via: 10.1.0.2, mac: "02:00:00:00:01:02"}
-queueing: {queue: {limit: 1024p, aqm: {kind: $aqm}}}
-api: {listen: ""}
-YAML
+  {
+    echo "log: {level: warn}"
+    echo "eal: {lcores: \"0-1\", memory_mb: 1024, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}"
+    echo "mempool: {mbufs: 16383, cache: 256}"
+    echo "ports:"
+    if [ "$mode" = xconnect ]; then
+      echo "  - {name: in0, device: \"$in\", mode: xconnect, xconnect: out0}"
+      echo "  - {name: out0, device: \"$out\", mode: xconnect, xconnect: in0}"
+    else
+      echo "  - {name: in0, device: \"$in\", ipv4: 10.0.0.1/24}"
+      echo "  - {name: out0, device: \"$out\", ipv4: 10.1.0.1/24}"
+      echo "routes:"
+      echo "  - {prefix: 10.2.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}"
+    fi
+    echo "queueing: {classes: 1, queue: {limit: 1024p, aqm: {kind: $aqm}}}"
+    echo "api: {listen: \"\"}"
+  } >"$cfg"
   bin/dpdkq run -c "$cfg" --duration "${secs}s" --summary-json "$work/s.json" >/dev/null 2>"$work/dpdkq.log" || {
     cat "$work/dpdkq.log" >&2; echo 0; return; }
   python3 - "$work/s.json" <<'PY'

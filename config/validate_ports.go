@@ -18,9 +18,9 @@ var (
 	// pciRe matches a PCI address with an optional domain: 0000:01:00.0 or 01:00.0.
 	pciRe = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
 	// vdevRe matches the virtual devices dpdkq supports, with their instance number.
-	vdevRe = regexp.MustCompile(`^net_(pcap|tap|af_packet|memif|ring|null|virtio_user|vhost)[0-9]+$`)
+	vdevRe = regexp.MustCompile(`^(net|eth)_[a-z][a-z0-9_]*?[0-9]+$`)
 	// devArgRe matches one ",key=value" device argument.
-	devArgRe = regexp.MustCompile(`^[A-Za-z0-9_]+=[^,=]+$`)
+	devArgRe = regexp.MustCompile(`^[A-Za-z0-9_-]+=[^,]+$`)
 	// envRefRe matches ${NAME} inside device strings.
 	envRefRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -29,6 +30,7 @@ type runOpts struct {
 	untilIdle   time.Duration
 	summaryJSON string
 	logJSON     bool
+	cpuProfile  string
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +54,7 @@ and with --summary-json writes it as JSON.`,
 	f.DurationVar(&o.untilIdle, "until-idle", 0, "stop once nothing arrived for this long and nothing is queued")
 	f.StringVar(&o.summaryJSON, "summary-json", "", "write the exit summary as JSON to this file")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON (overrides log.format)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run (poll loops included) to this file")
 	return c
 }
 
@@ -100,6 +103,17 @@ func runRouter(out io.Writer, o runOpts) error {
 		log.Warn("could not confine runtime threads to the main lcore", zap.Error(err))
 	} else {
 		log.Debug("runtime threads confined to the main lcore's CPUs", zap.Int("threads", n))
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	r, err := dataplane.Start(dc, log)
 	if err != nil {
