@@ -12,9 +12,12 @@ import (
 
 // AQMSpec is the policy of class queue cls (after class_queues overrides).
 func (c *Config) AQMSpec(cls int) (aqm.Spec, error) {
-	prof := &c.Queueing.PerClass[cls]
-	key := c.classKey(cls) + ".aqm"
-	a := prof.AQM
+	return c.AQMSpecFrom(c.Queueing.PerClass[cls].AQM, c.classKey(cls)+".aqm", cls)
+}
+
+// AQMSpecFrom converts an aqm section (from the file or a live change) into a Spec,
+// validated; errors name key. cls seeds the random streams.
+func (c *Config) AQMSpecFrom(a AQMProfile, key string, cls int) (aqm.Spec, error) {
 	kind, err := aqm.ParseKind(a.Kind)
 	if err != nil {
 		return aqm.Spec{}, &FieldError{Key: key + ".kind", Value: a.Kind, Msg: err.Error()}
@@ -30,6 +33,15 @@ func (c *Config) AQMSpec(cls int) (aqm.Spec, error) {
 			Seed: uint64(cls) + 1}
 	case aqm.KindRED:
 		r := a.RED
+		if r.MinThSize.Unit == 0 && r.MinThSize.Value == 0 {
+			var err error
+			if r.MinThSize, err = ParseSize(r.MinTh); err != nil {
+				return aqm.Spec{}, &FieldError{Key: key + ".red.min_th", Value: r.MinTh, Msg: err.Error()}
+			}
+			if r.MaxThSize, err = ParseSize(r.MaxTh); err != nil {
+				return aqm.Spec{}, &FieldError{Key: key + ".red.max_th", Value: r.MaxTh, Msg: err.Error()}
+			}
+		}
 		unit := aqm.REDPackets
 		if r.MinThSize.Unit == Bytes {
 			unit = aqm.REDBytes

@@ -289,6 +289,7 @@ type Binding struct {
 // Hybrid configures the two-tier buffer.
 type Hybrid struct {
 	Enabled          bool   `mapstructure:"enabled"`
+	Mode             string `mapstructure:"mode"`              // hybrid|onchip-only|offchip-only (same code, for comparisons)
 	Onchip           string `mapstructure:"onchip"`            // fast tier capacity, bytes
 	Offchip          string `mapstructure:"offchip"`           // slow tier capacity, bytes
 	OffchipBandwidth string `mapstructure:"offchip_bandwidth"` // rate shared by reads and writes

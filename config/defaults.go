@@ -87,6 +87,7 @@ var defaults = map[string]any{
 	// Hybrid tiers: NCS 5500 / Jericho figures (16 MB SRAM, 4 GB GDDR5, ~900 Gb/s,
 	// evict past ~6000 packets or 200 kB), to be scaled down for a software router.
 	"buffer.hybrid.enabled":           false,
+	"buffer.hybrid.mode":              "hybrid",
 	"buffer.hybrid.onchip":            "16MB",
 	"buffer.hybrid.offchip":           "4GB",
 	"buffer.hybrid.offchip_bandwidth": "900Gbps",

@@ -114,6 +114,9 @@ func (c *Config) validateBuffer(p *problems, ports map[string]int) {
 	}
 
 	h := &b.Hybrid
+	if h.Mode != "hybrid" && h.Mode != "onchip-only" && h.Mode != "offchip-only" {
+		p.add("buffer.hybrid.mode", h.Mode, "%s", oneOf("hybrid", "onchip-only", "offchip-only"))
+	}
 	h.OnchipBytes, h.OffchipBytes, h.OffchipBps, h.EvictBytesLimit = 0, 0, 0, 0
 	if s, ok := parseSizeKey(p, "buffer.hybrid.onchip", h.Onchip, bytesOnly); ok {
 		h.OnchipBytes = int64(s.Value)

@@ -19,6 +19,7 @@ package dataplane
 #include <rte_errno.h>
 
 static int dq_errno(void) { return rte_errno; }
+static uint64_t dq_rdtsc(void) { return rte_rdtsc(); }
 
 // rx burst plus a TSC read, so the loop learns "now" without another call.
 static uint16_t dq_rx(uint16_t port, uint16_t q, uintptr_t arr, uint16_t n, uint64_t *tsc) {
@@ -178,6 +179,8 @@ func lpmLookupBulk(lpm, ips, hops uintptr, n int) {
 }
 
 // ---- control path ----
+
+func lcoreTSC() uint64 { return uint64(C.dq_rdtsc()) }
 
 func ringCreate(name string, size int, socket int) (uintptr, error) {
 	cn := C.CString(name)

@@ -52,6 +52,9 @@ type worker struct {
 	due     []pkt.Desc
 	scratch pkt.Desc // the descriptor being enqueued
 
+	mbox mailbox     // live changes for this lcore
+	dest *destIndex  // queued packets per destination (owner of queues only)
+
 	cnt      []PortCounters // per port, plain (owner only)
 	pub      *published
 	iter     int
@@ -111,6 +114,7 @@ func (w *worker) run() int {
 			w.serveEgress(e, now)
 		}
 		w.flushFree()
+		w.poll()
 		w.iter++
 		if w.iter >= w.pubEvery {
 			w.iter = 0
@@ -126,6 +130,7 @@ func (w *worker) run() int {
 
 func (w *worker) publish() {
 	w.pub.store(w.cnt)
+	w.dest.publish()
 	if w.arch != nil {
 		w.arch.Publish()
 	}
@@ -133,8 +138,17 @@ func (w *worker) publish() {
 
 // Drop implements pkt.DropSink: count under the input port and free in bulk.
 func (w *worker) Drop(d *pkt.Desc, reason pkt.DropReason) {
+	w.unindex(d.Mbuf)
 	w.cnt[d.InPort].Drops[reason]++
 	w.freeMbuf(d.Mbuf)
+}
+
+// unindex takes a packet that leaves the queues out of the destination index.
+func (w *worker) unindex(m uintptr) {
+	if meta := mempool.MetaOf(m); meta.Slot != 0 {
+		w.dest.dec(meta.Slot)
+		meta.Slot = 0
+	}
 }
 
 func (w *worker) dropMbuf(m uintptr, inPort int, reason pkt.DropReason) {
@@ -193,7 +207,8 @@ func (w *worker) processRx(pidx, n int, now int64) {
 		}
 		in := &w.info
 		meta := mempool.MetaOf(m)
-		*meta = mempool.Meta{Hash: in.Hash, InPort: uint16(pidx), Class: r.dscpClass[in.TOS>>2], ECN: in.TOS & 3, L3: uint8(in.L3)}
+		*meta = mempool.Meta{Hash: in.Hash, InPort: uint16(pidx), Class: r.dscpClass[in.TOS>>2], ECN: in.TOS & 3,
+			L3: uint8(in.L3), Dst: in.Dst}
 		w.ips[k] = in.Dst
 		w.fwd[k] = int32(i)
 		k++
@@ -261,6 +276,7 @@ func (w *worker) enqueue(m uintptr, now int64) {
 	meta := mempool.MetaOf(m)
 	// A field, not a local: a pointer passed through the Arch interface escapes, and a
 	// local would be heap-allocated per packet.
+	meta.Slot = w.dest.inc(meta.Dst)
 	w.scratch = pkt.Desc{Mbuf: m, Enq: now, Hash: meta.Hash, Len: mempool.PktLen(m), InPort: meta.InPort,
 		OutPort: meta.OutPort, Class: meta.Class, ECN: meta.ECN}
 	w.arch.Enqueue(now, &w.scratch, w)
@@ -316,6 +332,7 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 			bytes := 0
 			for i := range w.descs[:k] {
 				bytes += int(w.descs[i].Len)
+				w.unindex(w.descs[i].Mbuf)
 			}
 			e.shaper.Charge(bytes, k)
 			if e.delay == nil {

@@ -38,6 +38,9 @@ type Router struct {
 	started   time.Time
 
 	stop     atomic.Bool
+	launched bool
+	routeMu  sync.Mutex   // serializes route-table changes (control path)
+	routes   []RouteEntry // what is installed, for the API
 	stopOnce sync.Once
 	inUse0   int
 	inUseEnd int
@@ -52,6 +55,7 @@ type portState struct {
 	ntxq     int     // tx queues configured (may be fewer than workers)
 	ownerTxq uint16  // tx queue the egress owner uses
 	direct   bool    // every worker has its own tx queue (worker index) on this port
+	live     *atomic.Pointer[portLive] // current rate and delay (control plane view)
 	open     bool
 }
 
@@ -145,6 +149,7 @@ func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 			return r, err
 		}
 	}
+	r.launched = launch
 	log.Info("dataplane started", zap.Int("ports", len(r.ports)), zap.Uints("workers", cfg.Workers),
 		zap.Int("mbufs", cfg.Mbufs), zap.Int("burst", cfg.Burst))
 	return r, nil
@@ -165,7 +170,7 @@ func (r *Router) setupPorts() error {
 		if err != nil {
 			return fmt.Errorf("ports[%d] (%s): %w", i, pc.Name, err)
 		}
-		ps := portState{cfg: pc, id: id}
+		ps := portState{cfg: pc, id: id, live: new(atomic.Pointer[portLive])}
 		r.ports = append(r.ports, ps)
 		p := &r.ports[len(r.ports)-1]
 		if pc.RxQueues <= 0 {
@@ -183,6 +188,7 @@ func (r *Router) setupPorts() error {
 			return fmt.Errorf("ports[%d] (%s): %s: %w", i, pc.Name, pc.Device, err)
 		}
 		p.ntxq = ntxq
+		p.live.Store(&portLive{rate: pc.RateBps, delay: pc.Delay})
 		p.mac = pc.MAC
 		if p.mac == ([6]byte{}) {
 			p.mac = portMAC(id)
@@ -202,8 +208,10 @@ func (r *Router) setupRoutes(name string) error {
 	if r.lpm, err = lpmCreate(name, 4096, 1024); err != nil {
 		return err
 	}
+	r.nexthops = make([]nexthop, 0, maxNexthops)
 	add := func(pfx netip.Prefix, nh nexthop) error {
 		r.nexthops = append(r.nexthops, nh)
+		r.routes = append(r.routes, RouteEntry{Prefix: pfx.Masked(), Port: nh.port, Connected: !nh.local, Local: nh.local})
 		return lpmAdd(r.lpm, ip4(pfx.Masked().Addr()), uint8(pfx.Bits()), uint32(len(r.nexthops)-1))
 	}
 	for i := range r.ports {
@@ -219,10 +227,9 @@ func (r *Router) setupRoutes(name string) error {
 		}
 	}
 	for i, rt := range r.cfg.Routes {
-		if err := r.AddRoute(rt); err != nil {
+		if err := r.addRouteLocked(rt); err != nil {
 			return fmt.Errorf("routes[%d]: %w", i, err)
 		}
-		_ = i
 	}
 	for _, n := range r.cfg.Neighbors {
 		r.neigh.learn(ip4(n.IP), n.MAC, true)
@@ -230,17 +237,40 @@ func (r *Router) setupRoutes(name string) error {
 	return nil
 }
 
-// AddRoute installs a static route (start-up; live changes come with the control API).
-func (r *Router) AddRoute(rt Route) error {
+// maxNexthops bounds the next-hop table: it is allocated once so lcores can index it
+// while the control plane appends (rte_lpm next hops are 24-bit; 65536 is plenty).
+const maxNexthops = 1 << 16
+
+// addRouteLocked installs or replaces a static route. At start-up the lcores are not
+// running; live, the caller has quiesced them.
+func (r *Router) addRouteLocked(rt Route) error {
 	if rt.Port < 0 || rt.Port >= len(r.ports) {
 		return fmt.Errorf("route %s: no port %d", rt.Prefix, rt.Port)
+	}
+	if r.ports[rt.Port].cfg.Mode != ModeRoute {
+		return fmt.Errorf("route %s: port %s is not in route mode", rt.Prefix, r.ports[rt.Port].cfg.Name)
+	}
+	if len(r.nexthops) >= maxNexthops {
+		return fmt.Errorf("route %s: next-hop table full (%d)", rt.Prefix, maxNexthops)
 	}
 	nh := nexthop{port: rt.Port, mac: rt.MAC, static: rt.MAC != [6]byte{}}
 	if rt.Via.IsValid() {
 		nh.via = ip4(rt.Via)
 	}
 	r.nexthops = append(r.nexthops, nh)
-	return lpmAdd(r.lpm, ip4(rt.Prefix.Masked().Addr()), uint8(rt.Prefix.Bits()), uint32(len(r.nexthops)-1))
+	pfx := rt.Prefix.Masked()
+	if err := lpmAdd(r.lpm, ip4(pfx.Addr()), uint8(pfx.Bits()), uint32(len(r.nexthops)-1)); err != nil {
+		return err
+	}
+	e := RouteEntry{Prefix: pfx, Port: rt.Port, Via: rt.Via, MAC: rt.MAC, Static: nh.static}
+	for i := range r.routes {
+		if r.routes[i].Prefix == pfx && !r.routes[i].Local {
+			r.routes[i] = e
+			return nil
+		}
+	}
+	r.routes = append(r.routes, e)
+	return nil
 }
 
 func (r *Router) setupWorkers(ringName string) error {
@@ -280,7 +310,7 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 	}
 	for i := 0; i < nw; i++ {
-		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery}
+		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery, dest: newDestIndex()}
 		r.workers = append(r.workers, w)
 		w.rx = mempool.NewBurst(r.burst)
 		w.ringBuf = mempool.NewBurst(r.burst)

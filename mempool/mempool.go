@@ -37,7 +37,7 @@ static unsigned dq_copy_bulk(struct rte_mempool *mp, uintptr_t src, uintptr_t ds
 }
 
 static const struct rte_mbuf_dynfield dq_meta_desc = {
-	.name = "dpdkq_meta", .size = 16, .align = 8,
+	.name = "dpdkq_meta", .size = 24, .align = 8,
 };
 static int dq_register_meta(void) { return rte_mbuf_dynfield_register(&dq_meta_desc); }
 

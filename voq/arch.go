@@ -11,11 +11,12 @@ import (
 // Arch is one queueing architecture instance. All methods except Snapshot belong to
 // the single owner lcore: no locks, no atomics on the hot path.
 type Arch interface {
-	// Enqueue takes ownership of d (the caller has set d.Enq) and sets d.Queue. A
-	// packet refused, or one pushed out by head-drop, is handed to sink with its reason
-	// (pkt.DropTail, DropHead, DropAQM, DropOverflow; DropNoRoute when its output port
-	// or input port is not part of this Arch). The *Desc given to sink is valid only
-	// during the call.
+	// Enqueue takes ownership of d (the caller has set d.Enq) and sets d.Queue (and
+	// d.Tier when the Config has a Buffer). A packet refused, or one pushed out by
+	// head-drop, is handed to sink with its reason (pkt.DropTail, DropHead, DropAQM,
+	// DropOverflow; the Buffer's reason, such as DropNoBuffer, when it refuses;
+	// DropNoRoute when its output port or input port is not part of this Arch). The
+	// *Desc given to sink is valid only during the call.
 	Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
 	// Dequeue fills out with up to len(out) packets for output port `port` while
 	// budget > 0 bytes (each packet subtracts its Len; the last may overshoot). AQM
@@ -35,6 +36,9 @@ type Arch interface {
 	// totals across flows. A queue left above its new limit drops from the head
 	// (pkt.DropOverflow) at the start of the next Enqueue, Dequeue or Drain. Growing a
 	// queue past its preallocated ring allocates; call it between bursts.
+	// Walk calls fn for queued packets (each queue oldest first) until fn returns
+	// false. Owner lcore only, between bursts; it does not change any state.
+	Walk(fn func(q int, d *pkt.Desc) bool)
 	SetLimit(port, class, pkts, bytes int) error
 	// SetPolicy replaces the AQM policies of the same queues as SetLimit with fresh
 	// instances from f (nil = no AQM). Call it between bursts.
@@ -45,6 +49,11 @@ type Arch interface {
 	// Snapshot copies the last published statistics into dst, reusing its slices. Safe
 	// from any goroutine at any time.
 	Snapshot(dst *ArchSnapshot)
+	// QueueInfo returns the global output port, input port and class of queue q (the
+	// QueueSnapshot.Index; -1 where QueueSnapshot has -1); ok is false when q is not a
+	// queue of this Arch. The identities never change after New and equal Layout's, so
+	// any goroutine may call it.
+	QueueInfo(q int) (port, input, class int, ok bool)
 }
 
 // queueMeta is the fixed identity of a queue, read by Snapshot from any goroutine.
@@ -75,6 +84,7 @@ type base struct {
 	unrouted    uint64
 	trimPending bool
 	aqmScratch  aqm.State // Publish's buffer: a local would escape through the leaf interface
+	buf         Buffer    // cfg.Buffer, nil without a buffer model
 }
 
 // New builds an Arch from cfg, preallocating every queue.
@@ -102,6 +112,10 @@ func New(cfg Config) (Arch, error) {
 	b := a.b()
 	b.hooks = a
 	nq, np := len(b.leaves), len(cfg.Ports)
+	if qc, ok := cfg.Buffer.(interface{ Queues() int }); ok && qc.Queues() != nq {
+		return nil, fmt.Errorf("voq: Buffer has %d queues, this %s Arch has %d: build the buffer model from voq.Layout of the same Config",
+			qc.Queues(), cfg.Kind, nq)
+	}
 	b.led.qDirty = make([]bool, nq)
 	b.led.qList = make([]int32, 0, nq)
 	b.led.pDirty = make([]bool, np)
@@ -148,7 +162,7 @@ func (b *base) b() *base { return b }
 
 // initBase fills the shared fields; the architecture then appends its queues.
 func (b *base) initBase(cfg Config) {
-	b.cfg, b.kind = cfg, cfg.Kind
+	b.cfg, b.kind, b.buf = cfg, cfg.Kind, cfg.Buffer
 	b.led.portIdx = portTable(cfg.Ports)
 	b.led.inIdx = portTable(cfg.Inputs)
 	b.led.ports = make([]QueueStats, len(cfg.Ports))
@@ -174,11 +188,16 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 	c := &b.cfg
 	cl := uint8(max(class, 0))
 	var l leaf
+	obs, _ := c.Buffer.(DropObserver)
 	fq := c.FQ.has(class)
 	if fq {
-		l = newFQ(idx, cl, &b.led, c.FQ, c.AQM)
+		f := newFQ(idx, cl, &b.led, c.FQ, c.AQM)
+		f.buf, f.obs = c.Buffer, obs
+		l = f
 	} else {
-		l = newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
+		q := newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
+		q.buf, q.obs = c.Buffer, obs
+		l = q
 	}
 	b.leaves = append(b.leaves, l)
 	b.meta = append(b.meta, queueMeta{port: port, input: input, class: class, fq: fq})
@@ -199,7 +218,7 @@ func (b *base) pre(now int64, sink pkt.DropSink) {
 	if b.trimPending {
 		b.trimPending = false
 		for _, l := range b.leaves {
-			l.trim(sink)
+			l.trim(now, sink)
 		}
 		b.hooks.refreshAll()
 	}
@@ -224,7 +243,7 @@ func (b *base) Drain(sink pkt.DropSink) int {
 	b.pre(b.now, sink)
 	n := 0
 	for _, l := range b.leaves {
-		n += l.drain(sink)
+		n += l.drain(b.now, sink)
 	}
 	b.hooks.refreshAll()
 	return n
@@ -282,4 +301,13 @@ func (b *base) SetPolicy(port, class int, f Factory) error {
 		b.led.touchQ(int32(q))
 	}
 	return nil
+}
+
+// Walk implements Arch.
+func (b *base) Walk(fn func(q int, d *pkt.Desc) bool) {
+	for q, l := range b.leaves {
+		if !l.walk(func(d *pkt.Desc) bool { return fn(q, d) }) {
+			return
+		}
+	}
 }

@@ -41,6 +41,22 @@
 // is textbook iSLIP and carries uniform saturated traffic almost fully, while
 // input-fifo reproduces Karol's 2-sqrt(2) saturation throughput.
 //
+// # Buffer memory
+//
+// Config.Buffer plugs in a model of the packet memory behind the queues (shared-pool
+// carving, a two-tier on-chip/off-chip buffer; package buffer adapts both). It is
+// asked last at enqueue, once the queue's own limit and enqueue-time AQM have let the
+// packet through, and may refuse it with its own reason (pkt.DropNoBuffer,
+// DropNoDescriptor, DropOffchipBW), counted in the queue like any drop; it may also
+// set Desc.Tier, which the queue stores with the packet. Every admitted packet is
+// released exactly once, before it is delivered or handed to the sink, whichever way
+// it leaves. Head drops and FQ-CoDel overflow batches run before the arrival is
+// offered to the buffer, so the memory they free counts for it. The queues stay one
+// FIFO each whatever the tier, so per-queue order is kept across tiers. Queue
+// indices are fixed by the Config alone (Layout), so the model can be built, sized and
+// bound to (port, class) before New; Arch.QueueInfo gives the same mapping afterwards.
+// Without a Buffer the hot path pays one nil check at enqueue and one at dequeue.
+//
 // # Statistics
 //
 // The owner mutates plain counters. Publish copies the queues and ports changed since

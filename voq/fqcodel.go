@@ -54,7 +54,9 @@ type fqQueue struct {
 	class uint8
 	idx   int32
 	led   *ledger
-	st    QueueStats // aggregate over all flows
+	buf   Buffer       // the Arch's buffer model, nil when none
+	obs   DropObserver // buf as a DropObserver, nil when it is not one
+	st    QueueStats   // aggregate over all flows
 }
 
 type fqFlow struct {
@@ -176,22 +178,30 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	if fl.pol != nil {
 		switch fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}) {
 		case aqm.Drop:
-			q.refuse(ps, d, pkt.DropAQM, sink)
+			q.refuse(now, ps, d, pkt.DropAQM, sink)
 			return
 		case aqm.Mark:
 			if !d.ECT() {
-				q.refuse(ps, d, pkt.DropAQM, sink)
+				q.refuse(now, ps, d, pkt.DropAQM, sink)
 				return
 			}
 			d.Flags |= pkt.FlagMarkCE
 		}
 	}
 	if l > q.maxBytes {
-		q.refuse(ps, d, pkt.DropTail, sink) // could never fit, even alone
+		q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone
 		return
 	}
+	// As with head drop, the overflow batch is released before the buffer is asked.
 	for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
-		q.dropFattest(q.batch, true, sink) // frees at least one packet
+		q.dropFattest(now, q.batch, true, sink) // frees at least one packet
+	}
+	if q.buf != nil {
+		if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
+			countDrop(&q.st, ps, r)
+			sink.Drop(d, r)
+			return
+		}
 	}
 	s := q.free
 	q.free = q.link[s]
@@ -214,9 +224,12 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	}
 }
 
-func (q *fqQueue) refuse(ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
-	q.st.Drops[r]++
-	ps.Drops[r]++
+// refuse drops an arrival that was never stored, for a reason of the queue's own.
+func (q *fqQueue) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	countDrop(&q.st, ps, r)
+	if q.obs != nil {
+		q.obs.QueueDrop(now, int(q.idx), r)
+	}
 	sink.Drop(d, r)
 }
 
@@ -236,7 +249,7 @@ func (q *fqQueue) fattest() int32 {
 
 // dropFattest drops from the head of the fattest flow: up to n packets, and when
 // halve is set it stops once half of that flow's bytes are gone.
-func (q *fqQueue) dropFattest(n int, halve bool, sink pkt.DropSink) {
+func (q *fqQueue) dropFattest(now int64, n int, halve bool, sink pkt.DropSink) {
 	fi := q.fattest()
 	if fi < 0 {
 		return
@@ -244,7 +257,7 @@ func (q *fqQueue) dropFattest(n int, halve bool, sink pkt.DropSink) {
 	fl := &q.flows[fi]
 	threshold, dropped := fl.bytes/2, 0
 	for i := 0; i < n && fl.pkts > 0; i++ {
-		dropped += q.dropFlowHead(fl, pkt.DropOverflow, sink)
+		dropped += q.dropFlowHead(now, fl, pkt.DropOverflow, sink)
 		if halve && dropped >= threshold {
 			break
 		}
@@ -252,7 +265,7 @@ func (q *fqQueue) dropFattest(n int, halve bool, sink pkt.DropSink) {
 }
 
 // dropFlowHead removes fl's head packet for reason r and returns its length.
-func (q *fqQueue) dropFlowHead(fl *fqFlow, r pkt.DropReason, sink pkt.DropSink) int {
+func (q *fqQueue) dropFlowHead(now int64, fl *fqFlow, r pkt.DropReason, sink pkt.DropSink) int {
 	s := fl.head
 	d := &q.slab[s]
 	l := int(d.Len)
@@ -263,12 +276,11 @@ func (q *fqQueue) dropFlowHead(fl *fqFlow, r pkt.DropReason, sink pkt.DropSink) 
 	fl.pkts--
 	fl.bytes -= l
 	q.st.remove(l)
-	q.st.Drops[r]++
 	ps := q.led.port(d)
 	ps.remove(l)
-	ps.Drops[r]++
+	countDrop(&q.st, ps, r)
 	q.led.touchQ(q.idx)
-	sink.Drop(d, r) // before the slot is reused
+	dropStored(now, q.idx, q.buf, q.obs, d, r, sink) // before the slot is reused
 	q.link[s] = q.free
 	q.free = s
 	return l
@@ -335,14 +347,16 @@ func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSin
 		if fl.pol != nil {
 			v := fl.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
 			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
-				q.st.Drops[pkt.DropAQM]++
-				ps.Drops[pkt.DropAQM]++
-				sink.Drop(out, pkt.DropAQM)
+				countDrop(&q.st, ps, pkt.DropAQM)
+				dropStored(now, q.idx, q.buf, q.obs, out, pkt.DropAQM, sink)
 				continue
 			}
 			if v == aqm.Mark {
 				out.Flags |= pkt.FlagMarkCE
 			}
+		}
+		if q.buf != nil {
+			q.buf.Release(now, int(q.idx), out, true)
 		}
 		marked := out.Flags&pkt.FlagMarkCE != 0
 		so := now - out.Enq
@@ -369,18 +383,18 @@ func (q *fqQueue) headEnq() int64 {
 
 // trim drops one packet at a time from the head of the fattest flow until the limits
 // hold again, so a shrunk limit loses exactly the excess.
-func (q *fqQueue) trim(sink pkt.DropSink) {
+func (q *fqQueue) trim(now int64, sink pkt.DropSink) {
 	for q.st.Pkts > q.maxPkts || q.st.Bytes > q.maxBytes {
-		q.dropFattest(1, false, sink)
+		q.dropFattest(now, 1, false, sink)
 	}
 }
 
-func (q *fqQueue) drain(sink pkt.DropSink) int {
+func (q *fqQueue) drain(now int64, sink pkt.DropSink) int {
 	n := q.st.Pkts
 	for i := range q.flows {
 		fl := &q.flows[i]
 		for fl.pkts > 0 {
-			q.dropFlowHead(fl, pkt.DropShutdown, sink)
+			q.dropFlowHead(now, fl, pkt.DropShutdown, sink)
 		}
 	}
 	return n
@@ -394,4 +408,17 @@ func (q *fqQueue) aqmState(dst *aqm.State) {
 
 func (q *fqQueue) fqState() FQState {
 	return FQState{ActiveFlows: q.newL.n + q.oldL.n, NewFlows: q.newL.n, OldFlows: q.oldL.n}
+}
+
+// walk calls fn for every queued packet, flow by flow (each flow oldest first), until
+// fn returns false.
+func (f *fqQueue) walk(fn func(d *pkt.Desc) bool) bool {
+	for i := range f.flows {
+		for s := f.flows[i].head; s >= 0; s = f.link[s] {
+			if !fn(&f.slab[s]) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -20,13 +20,15 @@ type leaf interface {
 	// headEnq is the enqueue time of the oldest head packet, noHead when empty.
 	headEnq() int64
 	// trim drops (pkt.DropOverflow) until the leaf is within its limits.
-	trim(sink pkt.DropSink)
+	trim(now int64, sink pkt.DropSink)
 	// drain hands every packet to sink with pkt.DropShutdown and returns the count.
-	drain(sink pkt.DropSink) int
+	drain(now int64, sink pkt.DropSink) int
 	setLimit(pkts, bytes int) error
 	setPolicy(f Factory)
 	stats() *QueueStats
 	aqmState(dst *aqm.State)
+	// walk visits the queued packets read-only (control-plane queries).
+	walk(fn func(d *pkt.Desc) bool) bool
 	fqState() FQState
 }
 
@@ -63,6 +65,8 @@ type queue struct {
 	class    uint8
 	idx      int32
 	led      *ledger
+	buf      Buffer       // the Arch's buffer model, nil when none
+	obs      DropObserver // buf as a DropObserver, nil when it is not one
 	st       QueueStats
 }
 
@@ -118,12 +122,12 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	if q.pol != nil {
 		switch q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}) {
 		case aqm.Drop:
-			q.refuse(ps, d, pkt.DropAQM, sink)
+			q.refuse(now, ps, d, pkt.DropAQM, sink)
 			return
 		case aqm.Mark:
 			// A mark on a packet that cannot carry it becomes a drop (RFC 3168).
 			if !d.ECT() {
-				q.refuse(ps, d, pkt.DropAQM, sink)
+				q.refuse(now, ps, d, pkt.DropAQM, sink)
 				return
 			}
 			d.Flags |= pkt.FlagMarkCE
@@ -132,11 +136,20 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	l := int(d.Len)
 	if q.full(l) {
 		if !q.headDrop || l > q.maxBytes {
-			q.refuse(ps, d, pkt.DropTail, sink)
+			q.refuse(now, ps, d, pkt.DropTail, sink)
 			return
 		}
+		// Head drops come before the buffer's Admit: the memory they release is what
+		// the arrival needs. If the buffer refuses anyway, those packets are still gone.
 		for q.full(l) { // terminates: an empty queue admits any l <= maxBytes
-			q.dropHead(pkt.DropHead, sink)
+			q.dropHead(now, pkt.DropHead, sink)
+		}
+	}
+	if q.buf != nil {
+		if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
+			countDrop(&q.st, ps, r)
+			sink.Drop(d, r)
+			return
 		}
 	}
 	q.ring[(q.head+q.st.Pkts)&q.mask] = *d
@@ -144,25 +157,46 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	ps.admit(l)
 }
 
-func (q *queue) refuse(ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
-	q.st.Drops[r]++
+// countDrop counts a drop for reason r in a queue and its port.
+func countDrop(qs, ps *QueueStats, r pkt.DropReason) {
+	qs.Drops[r]++
 	ps.Drops[r]++
+}
+
+// refuse drops an arrival that was never stored, for a reason of the queue's own.
+func (q *queue) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	countDrop(&q.st, ps, r)
+	if q.obs != nil {
+		q.obs.QueueDrop(now, int(q.idx), r)
+	}
+	sink.Drop(d, r)
+}
+
+// dropStored hands a packet that had been stored (and is already unlinked and
+// uncounted from the depth) to sink for reason r: the buffer gets its memory back
+// first, then hears about the drop unless it is a shutdown.
+func dropStored(now int64, q int32, buf Buffer, obs DropObserver, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	if buf != nil {
+		buf.Release(now, int(q), d, false)
+		if obs != nil && r != pkt.DropShutdown {
+			obs.QueueDrop(now, int(q), r)
+		}
+	}
 	sink.Drop(d, r)
 }
 
 // dropHead removes the head packet for reason r. The sink sees the ring slot itself,
 // which stays intact until the next admission.
-func (q *queue) dropHead(r pkt.DropReason, sink pkt.DropSink) {
+func (q *queue) dropHead(now int64, r pkt.DropReason, sink pkt.DropSink) {
 	h := &q.ring[q.head]
 	l := int(h.Len)
 	q.head = (q.head + 1) & q.mask
 	q.st.remove(l)
-	q.st.Drops[r]++
 	ps := q.led.port(h)
 	ps.remove(l)
-	ps.Drops[r]++
+	countDrop(&q.st, ps, r)
 	q.led.touchQ(q.idx)
-	sink.Drop(h, r)
+	dropStored(now, q.idx, q.buf, q.obs, h, r, sink)
 }
 
 func (q *queue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
@@ -196,14 +230,16 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		if q.pol != nil {
 			v := q.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes})
 			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
-				q.st.Drops[pkt.DropAQM]++
-				ps.Drops[pkt.DropAQM]++
-				sink.Drop(out, pkt.DropAQM)
+				countDrop(&q.st, ps, pkt.DropAQM)
+				dropStored(now, q.idx, q.buf, q.obs, out, pkt.DropAQM, sink)
 				continue
 			}
 			if v == aqm.Mark {
 				out.Flags |= pkt.FlagMarkCE
 			}
+		}
+		if q.buf != nil {
+			q.buf.Release(now, int(q.idx), out, true)
 		}
 		marked := out.Flags&pkt.FlagMarkCE != 0
 		s := now - out.Enq
@@ -223,16 +259,16 @@ func (q *queue) headEnq() int64 {
 	return q.ring[q.head].Enq
 }
 
-func (q *queue) trim(sink pkt.DropSink) {
+func (q *queue) trim(now int64, sink pkt.DropSink) {
 	for q.st.Pkts > q.maxPkts || q.st.Bytes > q.maxBytes {
-		q.dropHead(pkt.DropOverflow, sink)
+		q.dropHead(now, pkt.DropOverflow, sink)
 	}
 }
 
-func (q *queue) drain(sink pkt.DropSink) int {
+func (q *queue) drain(now int64, sink pkt.DropSink) int {
 	n := q.st.Pkts
 	for q.st.Pkts > 0 {
-		q.dropHead(pkt.DropShutdown, sink)
+		q.dropHead(now, pkt.DropShutdown, sink)
 	}
 	return n
 }
@@ -247,3 +283,15 @@ func (q *queue) aqmState(dst *aqm.State) {
 }
 
 func (q *queue) fqState() FQState { return FQState{} }
+
+// walk calls fn for every queued packet, oldest first, until fn returns false; it
+// returns false when stopped early. Read-only: for control-plane queries run by the
+// owner lcore between bursts.
+func (q *queue) walk(fn func(d *pkt.Desc) bool) bool {
+	for i := 0; i < q.st.Pkts; i++ {
+		if !fn(&q.ring[(q.head+i)&q.mask]) {
+			return false
+		}
+	}
+	return true
+}

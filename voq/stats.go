@@ -272,8 +272,12 @@ func (p *publisher) portBlock(nq, port int) []atomic.Uint64 {
 }
 
 // Publish copies every queue and port changed since the last call into the published
-// block. Owner lcore only; it does not allocate.
+// block, and publishes the Config's Buffer, if any. Owner lcore only; it does not
+// allocate.
 func (b *base) Publish() {
+	if b.buf != nil {
+		b.buf.Publish() // its own seqlock: independent of whether readers hold ours off
+	}
 	p := &b.pub
 	if p.waiters.Load() != 0 {
 		return

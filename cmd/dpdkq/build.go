@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dpdkq/dpdkq/config"
+	"github.com/dpdkq/dpdkq/control"
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/sizing"
 	"github.com/dpdkq/dpdkq/voq"
@@ -34,8 +35,10 @@ func ealArgs(c *config.Config) []string {
 	return append(args, e.ExtraArgs...)
 }
 
-// dataplaneConfig resolves the file's config into the dataplane's parameters.
-func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
+// dataplaneConfig resolves the file's config into the dataplane's parameters. Every
+// queueing architecture built by the dataplane is recorded in archs (with its buffer
+// model) for the control plane.
+func dataplaneConfig(c *config.Config, archs *control.Archs) (dataplane.Config, error) {
 	dc := dataplane.Config{
 		Mbufs:     c.Mempool.Mbufs,
 		MbufCache: c.Mempool.Cache,
@@ -73,13 +76,35 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 	for i := range all {
 		all[i] = i
 	}
-	if _, _, err := c.VOQConfig(all); err != nil {
+	vcAll, _, err := c.VOQConfig(all)
+	if err != nil {
+		return dc, err
+	}
+	layout, err := voq.Layout(vcAll)
+	if err != nil {
+		return dc, fmt.Errorf("queueing: %w", err)
+	}
+	if _, err := c.NewBufferModel(layout); err != nil {
+		return dc, err
+	}
+	if err := checkMempool(c); err != nil {
 		return dc, err
 	}
 	dc.NewArch = func(ports []int) (dataplane.Arch, error) {
 		vc, setters, err := c.VOQConfig(ports)
 		if err != nil {
 			return nil, err
+		}
+		layout, err := voq.Layout(vc)
+		if err != nil {
+			return nil, fmt.Errorf("queueing: %w", err)
+		}
+		model, err := c.NewBufferModel(layout)
+		if err != nil {
+			return nil, err
+		}
+		if model != nil {
+			vc.Buffer = model
 		}
 		a, err := voq.New(vc)
 		if err != nil {
@@ -90,6 +115,7 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 				return nil, fmt.Errorf("queueing: %w", err)
 			}
 		}
+		archs.Add(a, model, layout)
 		return a, nil
 	}
 	for _, r := range c.RouteTable {
@@ -115,16 +141,53 @@ func dataplaneConfig(c *config.Config) (dataplane.Config, error) {
 // arbiter sees all of them), so one lcore must own the egress of every port. Egress
 // queueing lets ports be spread over the workers.
 func archOwnership(c *config.Config, dc *dataplane.Config) error {
-	if c.Queueing.Architecture == "egress" || len(dc.Workers) < 2 {
+	// A buffer model's pools are shared by every queue, so they need a single owner too.
+	if (c.Queueing.Architecture == "egress" && !c.HasBufferModel()) || len(dc.Workers) < 2 {
 		return nil
 	}
 	owner := int(dc.Workers[0])
 	for i := range dc.Ports {
 		if l := dc.Ports[i].EgressLcore; l >= 0 && l != owner {
 			return &config.FieldError{Key: fmt.Sprintf("ports[%d].egress_lcore", i), Value: fmt.Sprint(l),
-				Msg: fmt.Sprintf("architecture %s needs every port's egress on one lcore (%d)", c.Queueing.Architecture, owner)}
+				Msg: fmt.Sprintf("architecture %s (or a buffer model) needs every port's egress on one lcore (%d)", c.Queueing.Architecture, owner)}
 		}
 		dc.Ports[i].EgressLcore = owner
+	}
+	return nil
+}
+
+// checkMempool refuses a configuration whose logical buffer pools can hold more
+// packets than the DPDK mempool has mbufs: every stored packet is one mbuf, and the rx
+// rings hold mbufs too.
+func checkMempool(c *config.Config) error {
+	if len(c.Buffer.Pools) == 0 {
+		return nil
+	}
+	cell := c.Buffer.CellBytes
+	if cell <= 0 {
+		cell = 256
+	}
+	var storable int64
+	for _, p := range c.Buffer.Pools {
+		size := p.SizeParsed.Value
+		if p.SizeParsed.Unit == config.Packets {
+			storable += int64(size)
+			continue
+		}
+		storable += int64(size) / cell
+	}
+	if d := int64(c.Buffer.Descriptors); d > 0 && d < storable {
+		storable = d
+	}
+	var rx int64
+	for _, p := range c.Ports {
+		rx += int64(p.RXQueues * p.RXDesc)
+	}
+	need := storable + rx + int64(len(c.WorkerLcores)*(c.Mempool.Cache+2*c.BurstSize))
+	if int64(c.Mempool.Mbufs) < need {
+		return &config.FieldError{Key: "mempool.mbufs", Value: fmt.Sprint(c.Mempool.Mbufs),
+			Msg: fmt.Sprintf("the buffer pools can hold %d packets (pool bytes / %d B cells, or buffer.descriptors), "+
+				"plus %d in rx rings and caches: want at least %d mbufs, or smaller pools, or buffer.descriptors", storable, cell, need-storable, need)}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/config"
+	"github.com/dpdkq/dpdkq/control"
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/lcore"
 )
@@ -88,7 +91,8 @@ func runRouter(out io.Writer, o runOpts) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck
-	dc, err := dataplaneConfig(cfg)
+	archs := &control.Archs{}
+	dc, err := dataplaneConfig(cfg, archs)
 	if err != nil {
 		return err
 	}
@@ -118,6 +122,19 @@ func runRouter(out io.Writer, o runOpts) error {
 	r, err := dataplane.Start(dc, log)
 	if err != nil {
 		return err
+	}
+	var srv *api.Server
+	if cfg.API.Listen != "" {
+		srv, err = api.NewServer(control.New(r, cfg, archs, version),
+			api.Options{Listen: cfg.API.Listen, Token: cfg.API.Token, Logger: log, Version: version})
+		if err == nil {
+			err = srv.Start()
+		}
+		if err != nil {
+			r.Stop()
+			return fmt.Errorf("api: %w", err)
+		}
+		log.Info("control API listening", zap.String("addr", srv.Addr()))
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -154,6 +171,11 @@ func runRouter(out io.Writer, o runOpts) error {
 		}
 	}
 	log.Info("stopping", zap.String("reason", reason))
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+	}
 	s := r.Stop()
 	printSummary(out, s)
 	if o.summaryJSON != "" {

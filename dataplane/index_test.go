@@ -1,0 +1,93 @@
+package dataplane
+
+import (
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDestIndexExact drives random enqueue/leave sequences over more destinations
+// than the table holds and compares every published count with a brute-force count,
+// while a reader goroutine hammers lookups (run with -race).
+func TestDestIndexExact(t *testing.T) {
+	x := newDestIndex()
+	rng := rand.New(rand.NewPCG(7, 9))
+	type queued struct {
+		ip   uint32
+		slot uint16
+	}
+	var live []queued
+	truth := map[uint32]int64{}
+	var stop sync.WaitGroup
+	done := make(chan struct{})
+	stop.Add(1)
+	go func() { // concurrent reader: counts are never negative
+		defer stop.Done()
+		rr := rand.New(rand.NewPCG(3, 4))
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			n, _ := x.lookup(0x0a020000 + uint32(rr.IntN(64)))
+			if n < 0 {
+				t.Errorf("negative count %d", n)
+				return
+			}
+		}
+	}()
+	for step := 0; step < 200000; step++ {
+		if len(live) == 0 || rng.IntN(100) < 52 {
+			ip := 0x0a020000 + uint32(rng.IntN(6000)) // more than destSlots destinations
+			q := queued{ip, x.inc(ip)}
+			live = append(live, q)
+			if q.slot != otherSlot { // a destination may be in "other" for some packets
+				truth[ip]++
+			}
+		} else {
+			i := rng.IntN(len(live))
+			q := live[i]
+			live[i] = live[len(live)-1]
+			live = live[:len(live)-1]
+			x.dec(q.slot)
+			if q.slot != otherSlot {
+				truth[q.ip]--
+			}
+		}
+		if step%2003 == 0 {
+			x.publish()
+			// Every tracked destination's count is exact; untracked ones sum in other.
+			for ip, n := range truth {
+				got, other := x.lookup(ip)
+				if other {
+					require.Zero(t, n, "ip %x has packets in a slot but lookup says other", ip)
+					continue
+				}
+				require.Equal(t, n, got, "ip %x at step %d", ip, step)
+			}
+			var inOther int64
+			for _, q := range live {
+				if q.slot == otherSlot {
+					inOther++
+				}
+			}
+			require.Equal(t, inOther, x.pother.Load(), "other bucket at step %d", step)
+		}
+	}
+	close(done)
+	stop.Wait()
+	require.Greater(t, x.pother.Load()+x.other, int64(-1))
+}
+
+func TestDestIndexNoAllocs(t *testing.T) {
+	x := newDestIndex()
+	allocs := testing.AllocsPerRun(1000, func() {
+		s := x.inc(0x0a000001)
+		x.dec(s)
+		x.publish()
+	})
+	require.Zero(t, allocs)
+}

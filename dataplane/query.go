@@ -1,0 +1,202 @@
+package dataplane
+
+import (
+	"context"
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/dpdkq/dpdkq/mempool"
+	"github.com/dpdkq/dpdkq/pkt"
+)
+
+// LcoreInfo says what one worker lcore does.
+type LcoreInfo struct {
+	ID       uint
+	RxQueues []string // "port/queue"
+	Egress   []string // ports whose egress it owns
+}
+
+// Lcores describes the workers.
+func (r *Router) Lcores() []LcoreInfo {
+	var out []LcoreInfo
+	for _, w := range r.workers {
+		li := LcoreInfo{ID: w.lcore}
+		for _, q := range w.rxqs {
+			li.RxQueues = append(li.RxQueues, r.ports[q.pidx].cfg.Name+"/"+itoa(int(q.queue)))
+		}
+		for _, e := range w.egress {
+			li.Egress = append(li.Egress, r.ports[e.pidx].cfg.Name)
+		}
+		out = append(out, li)
+	}
+	return out
+}
+
+func itoa(i int) string { return string(appendInt(nil, i)) }
+
+func appendInt(b []byte, i int) []byte {
+	if i >= 10 {
+		b = appendInt(b, i/10)
+	}
+	return append(b, byte('0'+i%10))
+}
+
+// PortConfigs returns the ports' configurations as started.
+func (r *Router) PortConfigs() []PortConfig {
+	out := make([]PortConfig, len(r.ports))
+	for i := range r.ports {
+		out[i] = r.ports[i].cfg
+	}
+	return out
+}
+
+// PortMAC is the MAC the router uses on port i.
+func (r *Router) PortMAC(i int) [6]byte { return r.ports[i].mac }
+
+// PortRate returns port i's current egress rate (bits/s, 0 unshaped) and delay.
+func (r *Router) PortRate(i int) (float64, time.Duration) {
+	e := r.ports[i].live.Load()
+	return e.rate, e.delay
+}
+
+// portLive is a port's egress settings as last applied (read by the control plane).
+type portLive struct {
+	rate  float64
+	delay time.Duration
+}
+
+// SetPortRate changes port i's egress rate (0 = unshaped) and bucket depth (0 =
+// default for the rate), applied by the owner lcore between bursts.
+func (r *Router) SetPortRate(ctx context.Context, i int, rateBps float64, depth int) error {
+	if depth <= 0 {
+		depth = defaultBucket(rateBps)
+	}
+	err := r.DoEgress(ctx, i, func(e Egress) error {
+		e.Shaper.Set(rateBps, depth, r.ports[i].cfg.Overhead)
+		return nil
+	})
+	if err == nil {
+		old := r.ports[i].live.Load()
+		r.ports[i].live.Store(&portLive{rate: rateBps, delay: old.delay})
+	}
+	return err
+}
+
+// SetPortDelay changes port i's egress delay. A port started without a delay line
+// gets one (sized for the current rate), installed by the owner lcore.
+func (r *Router) SetPortDelay(ctx context.Context, i int, d time.Duration) error {
+	rate, _ := r.PortRate(i)
+	pc := r.ports[i].cfg
+	pc.RateBps, pc.Delay = rate, d
+	fresh := NewDelayLine(int64(d), delayCapacity(pc, r.cfg.DelayCapacity))
+	err := r.do(ctx, r.workers[r.owner[i]], func(w *worker) error {
+		for _, e := range w.egress {
+			if e.pidx != i {
+				continue
+			}
+			if e.delay == nil {
+				e.delay = fresh
+			} else {
+				e.delay.SetDelay(int64(d))
+			}
+			return nil
+		}
+		return errStopped
+	})
+	if err == nil {
+		old := r.ports[i].live.Load()
+		r.ports[i].live.Store(&portLive{rate: old.rate, delay: d})
+	}
+	return err
+}
+
+// DestinationCount is the number of packets queued for dst right now (as of the last
+// publication, every few hundred loop iterations), summed over lcores. other is true
+// when no lcore tracks dst individually: the count is then the "other" bucket.
+func (r *Router) DestinationCount(dst netip.Addr) (n uint64, other bool) {
+	if !dst.Is4() {
+		return 0, true
+	}
+	ip := binary.BigEndian.Uint32(dst.AsSlice())
+	other = true
+	var total, others int64
+	for _, w := range r.workers {
+		c, o := w.dest.lookup(ip)
+		if o {
+			others += c
+		} else {
+			total += c
+			other = false
+		}
+	}
+	if other {
+		total = others
+	}
+	if total < 0 {
+		total = 0
+	}
+	return uint64(total), other
+}
+
+// QueuedPacket is one sampled packet still in a queue.
+type QueuedPacket struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Proto            uint8
+	Len              int
+	Class            int
+	Queue            int
+	Port             int
+	Tier             uint8
+	Age              int64 // ns since it was enqueued
+}
+
+// queryBudget bounds how many queued packets one lcore visits per query, so a query
+// holds the lcore for a few microseconds at most.
+const queryBudget = 4096
+
+// QueuedBetween samples up to max queued packets enqueued in [from, to] (ns since the
+// router started). Each owner lcore walks its queues between bursts, visiting at most
+// queryBudget packets; the sample is read-only.
+func (r *Router) QueuedBetween(ctx context.Context, from, to int64, max int) []QueuedPacket {
+	var out []QueuedPacket
+	for _, w := range r.workers {
+		if w.arch == nil || len(out) >= max {
+			continue
+		}
+		var got []QueuedPacket
+		_ = r.do(ctx, w, func(w *worker) error {
+			now := w.clock(lcoreTSC())
+			visited := 0
+			w.arch.Walk(func(q int, d *pkt.Desc) bool {
+				visited++
+				if d.Enq >= from && d.Enq <= to {
+					got = append(got, describe(d, q, now))
+				}
+				return visited < queryBudget && len(out)+len(got) < max
+			})
+			return nil
+		})
+		out = append(out, got...)
+	}
+	return out
+}
+
+func describe(d *pkt.Desc, q int, now int64) QueuedPacket {
+	p := QueuedPacket{Len: int(d.Len), Class: int(d.Class), Queue: q, Port: int(d.OutPort), Tier: d.Tier, Age: now - d.Enq}
+	data := mempool.Data(d.Mbuf)
+	l3 := int(mempool.MetaOf(d.Mbuf).L3)
+	if l3 > 0 && len(data) >= l3+20 {
+		h := data[l3:]
+		p.Proto = h[9]
+		p.Src = netip.AddrFrom4([4]byte(h[12:16]))
+		p.Dst = netip.AddrFrom4([4]byte(h[16:20]))
+		ihl := int(h[0]&0xf) * 4
+		if (p.Proto == 6 || p.Proto == 17) && len(h) >= ihl+4 {
+			p.SrcPort = binary.BigEndian.Uint16(h[ihl:])
+			p.DstPort = binary.BigEndian.Uint16(h[ihl+2:])
+		}
+	}
+	return p
+}
