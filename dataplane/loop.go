@@ -52,8 +52,8 @@ type worker struct {
 	due     []pkt.Desc
 	scratch pkt.Desc // the descriptor being enqueued
 
-	mbox mailbox     // live changes for this lcore
-	dest *destIndex  // queued packets per destination (owner of queues only)
+	mbox mailbox    // live changes for this lcore
+	dest *destIndex // queued packets per destination (owner of queues only)
 
 	cnt      []PortCounters // per port, plain (owner only)
 	pub      *published

@@ -49,12 +49,12 @@ type Router struct {
 
 type portState struct {
 	cfg      PortConfig
-	id       uint16  // DPDK port id
-	mac      [6]byte // our MAC on this port
-	ip       uint32  // our IPv4 address (host order), 0 in xconnect mode
-	ntxq     int     // tx queues configured (may be fewer than workers)
-	ownerTxq uint16  // tx queue the egress owner uses
-	direct   bool    // every worker has its own tx queue (worker index) on this port
+	id       uint16                    // DPDK port id
+	mac      [6]byte                   // our MAC on this port
+	ip       uint32                    // our IPv4 address (host order), 0 in xconnect mode
+	ntxq     int                       // tx queues configured (may be fewer than workers)
+	ownerTxq uint16                    // tx queue the egress owner uses
+	direct   bool                      // every worker has its own tx queue (worker index) on this port
 	live     *atomic.Pointer[portLive] // current rate and delay (control plane view)
 	open     bool
 }
