@@ -61,6 +61,12 @@ type Config struct {
 	// Hybrid, when set, is the two-tier model. Its Queues may be 0 (filled from
 	// Queues) or must equal Queues.
 	Hybrid *hybrid.Params
+	// CopyOffchip, when set, moves every packet admitted off-chip into memory of its
+	// own (the dataplane copies the mbuf into a second mempool and frees the original),
+	// so the off-chip write costs real CPU and memory bandwidth as in hardware. It
+	// returns the new handle, or 0 when that memory is exhausted (the packet is then
+	// refused with pkt.DropNoMbuf and the original stays with the caller).
+	CopyOffchip func(mbuf uintptr) uintptr
 }
 
 // SetLayout fills Queues and Class from a voq.Layout and, when profile is non-nil,
@@ -85,6 +91,7 @@ type Model struct {
 	class      []uint8         // per queue; nil = the packet's own class
 	rolledBack uint64          // carving admissions returned because hybrid refused
 	pubRolled  atomic.Uint64   // rolledBack as of the last Publish
+	copyOff    func(uintptr) uintptr
 }
 
 var (
@@ -105,7 +112,7 @@ func New(cfg Config) (*Model, error) {
 	if cfg.Carving == nil && cfg.Hybrid == nil {
 		return nil, errors.New("buffer: neither Carving nor Hybrid is set, want at least one (or no buffer model: leave voq.Config.Buffer nil)")
 	}
-	m := &Model{}
+	m := &Model{copyOff: cfg.CopyOffchip}
 	if cfg.Class != nil {
 		m.class = make([]uint8, cfg.Queues)
 		for q := range m.class {
@@ -202,6 +209,18 @@ func (m *Model) Admit(now int64, q int, d *pkt.Desc) pkt.DropReason {
 			return hybridDrop[r]
 		}
 		d.Tier = uint8(t)
+		if t == hybrid.Offchip && m.copyOff != nil {
+			nm := m.copyOff(d.Mbuf)
+			if nm == 0 {
+				m.hy.Release(now, q, t, l, false)
+				if m.carver != nil {
+					m.carver.Release(q, l)
+					m.rolledBack++
+				}
+				return pkt.DropNoMbuf
+			}
+			d.Mbuf = nm
+		}
 	}
 	return pkt.DropNone
 }

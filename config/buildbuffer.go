@@ -101,10 +101,13 @@ func (c *Config) BufferConfig(layout []voq.QueueInfo) (*buffer.Config, error) {
 
 // NewBufferModel builds the model for a layout (nil, nil when none is configured);
 // errors name the buffer section.
-func (c *Config) NewBufferModel(layout []voq.QueueInfo) (*buffer.Model, error) {
+func (c *Config) NewBufferModel(layout []voq.QueueInfo, copyOffchip func(uintptr) uintptr) (*buffer.Model, error) {
 	bc, err := c.BufferConfig(layout)
 	if err != nil || bc == nil {
 		return nil, err
+	}
+	if c.Buffer.Hybrid.CopyOffchip {
+		bc.CopyOffchip = copyOffchip
 	}
 	m, err := buffer.New(*bc)
 	if err != nil {

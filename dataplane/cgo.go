@@ -19,6 +19,14 @@ package dataplane
 #include <rte_errno.h>
 
 static int dq_errno(void) { return rte_errno; }
+
+// Copy a packet into another pool (its dynamic fields included) and free the original.
+static uintptr_t dq_move(uintptr_t m, uintptr_t mp) {
+	struct rte_mbuf *c = rte_pktmbuf_copy((struct rte_mbuf *)m, (struct rte_mempool *)mp, 0, UINT32_MAX);
+	if (c == NULL) return 0;
+	rte_pktmbuf_free((struct rte_mbuf *)m);
+	return (uintptr_t)c;
+}
 static uint64_t dq_rdtsc(void) { return rte_rdtsc(); }
 
 // rx burst plus a TSC read, so the loop learns "now" without another call.
@@ -181,6 +189,12 @@ func lpmLookupBulk(lpm, ips, hops uintptr, n int) {
 // ---- control path ----
 
 func lcoreTSC() uint64 { return uint64(C.dq_rdtsc()) }
+
+// copyOffchip moves a packet into the off-chip pool: one cgo call per packet, which is
+// the point — it models the write into a second memory.
+func (r *Router) copyOffchip(m uintptr) uintptr {
+	return uintptr(C.dq_move(C.uintptr_t(m), C.uintptr_t(r.offPool.Ptr())))
+}
 
 func ringCreate(name string, size int, socket int) (uintptr, error) {
 	cn := C.CString(name)

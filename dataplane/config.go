@@ -72,12 +72,22 @@ type Config struct {
 	DSCPClass [64]uint8
 	// NewArch builds the queueing architecture for the output ports one lcore owns.
 	// nil: a plain FIFO of FIFOLimit packets per port (voq egress, one class).
-	NewArch   func(ports []int) (Arch, error)
+	NewArch   func(ports []int, env ArchEnv) (Arch, error)
 	FIFOLimit int
+	// OffchipMbufs, when > 0, creates a second mempool that models off-chip memory:
+	// ArchEnv.CopyOffchip copies packets into it (buffer.hybrid.copy_offchip).
+	OffchipMbufs int
 	// DelayCapacity bounds each port's delay line in packets (0: derived from rate*delay).
 	DelayCapacity int
 	// PublishEvery: poll-loop iterations between stats publications (0: 256).
 	PublishEvery int
+}
+
+// ArchEnv is what the dataplane offers an architecture it builds.
+type ArchEnv struct {
+	// CopyOffchip copies an mbuf into the off-chip mempool and frees the original; it
+	// returns the copy, or 0 when that pool is exhausted. nil without OffchipMbufs.
+	CopyOffchip func(m uintptr) uintptr
 }
 
 // MaxBurst bounds the burst size: the per-lcore arrays are sized for it.

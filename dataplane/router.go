@@ -21,7 +21,8 @@ import (
 type Router struct {
 	cfg  Config
 	log  *zap.Logger
-	pool *mempool.Pool
+	pool    *mempool.Pool
+	offPool *mempool.Pool // models off-chip memory when copy_offchip is on
 
 	ports     []portState
 	lpm       uintptr
@@ -44,6 +45,8 @@ type Router struct {
 	stopOnce sync.Once
 	inUse0   int
 	inUseEnd int
+	offEnd   int
+	hadOff   bool
 	final    *Summary
 }
 
@@ -125,6 +128,11 @@ func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 		return r, err
 	}
 	r.inUse0 = r.pool.InUse()
+	if cfg.OffchipMbufs > 0 {
+		if r.offPool, err = mempool.Create(fmt.Sprintf("dq_offchip_%d", seq), uint(cfg.OffchipMbufs), 0, uint(cfg.DataRoom), -1); err != nil {
+			return r, fmt.Errorf("off-chip mempool (buffer.hybrid.copy_offchip): %w", err)
+		}
+	}
 	if err = r.setupPorts(); err != nil {
 		return r, err
 	}
@@ -364,7 +372,11 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 		var err error
 		if r.cfg.NewArch != nil {
-			w.arch, err = r.cfg.NewArch(owned)
+			var env ArchEnv
+			if r.offPool != nil {
+				env.CopyOffchip = r.copyOffchip
+			}
+			w.arch, err = r.cfg.NewArch(owned, env)
 		} else {
 			w.arch, err = defaultArch(owned, r.cfg.FIFOLimit)
 		}

@@ -67,6 +67,7 @@ type Summary struct {
 	MempoolStart  int           `json:"mempool_in_use_start"`
 	MempoolEnd    int           `json:"mempool_in_use_end"`
 	MempoolLeaked int           `json:"mempool_leaked"`
+	OffchipInUse  *int          `json:"offchip_mempool_in_use_end,omitempty"` // copy_offchip pool`
 	Balanced      bool          `json:"balanced"`
 }
 
@@ -170,6 +171,10 @@ func (r *Router) Stop() *Summary {
 		r.teardown()
 		s.MempoolEnd = r.inUseEnd
 		s.MempoolLeaked = s.MempoolEnd - s.MempoolStart
+		if r.hadOff {
+			s.OffchipInUse = &r.offEnd
+			s.MempoolLeaked += r.offEnd
+		}
 		if s.MempoolLeaked != 0 {
 			r.log.Error("mbufs leaked", zap.Int("in_use_start", s.MempoolStart), zap.Int("in_use_end", s.MempoolEnd))
 		}
@@ -219,6 +224,14 @@ func (r *Router) teardown() {
 	if r.lpm != 0 {
 		lpmFree(r.lpm)
 		r.lpm = 0
+	}
+	if r.offPool != nil {
+		r.hadOff = true
+		r.offEnd = r.offPool.InUse()
+		if r.offEnd == 0 {
+			r.offPool.Free()
+		}
+		r.offPool = nil
 	}
 	if r.pool != nil {
 		r.inUseEnd = r.pool.InUse()

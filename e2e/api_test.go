@@ -26,7 +26,8 @@ import (
 // congested 10 Mb/s port (out0) and an unshaped one (out1), with a carving pool and a
 // hybrid buffer, and checks the control API while traffic flows: every endpoint, the
 // Prometheus output, the buffer queries, live changes taking effect, refused changes,
-// and that the congested queue was evicted off-chip while the light one stayed on-chip.
+// and that the congested queue was evicted off-chip while the light one stayed on-chip
+// (its off-chip packets physically copied into a second mempool).
 func TestLiveAPIAndBufferModel(t *testing.T) {
 	dir := t.TempDir()
 	var frames [][]byte
@@ -56,7 +57,7 @@ buffer:
   cell_size: 256B
   pools: [{name: egress, size: 2MB, mode: dynamic}]
   profiles: [{name: lossy, pool: egress, dynamic_th: 1}]
-  hybrid: {enabled: true, onchip: 1MB, offchip: 64MB, offchip_bandwidth: 10Gbps, evict_packets: 300}
+  hybrid: {enabled: true, onchip: 1MB, offchip: 64MB, offchip_bandwidth: 10Gbps, evict_packets: 300, copy_offchip: true}
 api: {listen: "127.0.0.1:%[2]d"}
 `, in, port)
 	cfgPath := filepath.Join(dir, "r.yaml")
@@ -207,6 +208,8 @@ api: {listen: "127.0.0.1:%[2]d"}
 	require.NoError(t, json.Unmarshal(b, &s))
 	require.True(t, s.Balanced)
 	require.Zero(t, s.MempoolLeaked)
+	require.NotNil(t, s.OffchipInUse, "copy_offchip runs a second mempool")
+	require.Zero(t, *s.OffchipInUse, "every off-chip copy returned")
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -84,13 +84,24 @@ func dataplaneConfig(c *config.Config, archs *control.Archs) (dataplane.Config, 
 	if err != nil {
 		return dc, fmt.Errorf("queueing: %w", err)
 	}
-	if _, err := c.NewBufferModel(layout); err != nil {
+	if _, err := c.NewBufferModel(layout, nil); err != nil {
 		return dc, err
 	}
 	if err := checkMempool(c); err != nil {
 		return dc, err
 	}
-	dc.NewArch = func(ports []int) (dataplane.Arch, error) {
+	if c.Buffer.Hybrid.Enabled && c.Buffer.Hybrid.CopyOffchip {
+		// One mbuf per 2 KB off-chip cell, capped: the copy pool is real memory.
+		n := c.Buffer.Hybrid.OffchipBytes / 2048
+		if n > 262143 {
+			n = 262143
+		}
+		if n < 1023 {
+			n = 1023
+		}
+		dc.OffchipMbufs = int(n)
+	}
+	dc.NewArch = func(ports []int, env dataplane.ArchEnv) (dataplane.Arch, error) {
 		vc, setters, err := c.VOQConfig(ports)
 		if err != nil {
 			return nil, err
@@ -99,7 +110,7 @@ func dataplaneConfig(c *config.Config, archs *control.Archs) (dataplane.Config, 
 		if err != nil {
 			return nil, fmt.Errorf("queueing: %w", err)
 		}
-		model, err := c.NewBufferModel(layout)
+		model, err := c.NewBufferModel(layout, env.CopyOffchip)
 		if err != nil {
 			return nil, err
 		}
