@@ -8,7 +8,8 @@
 #
 # Rounds alternate testpmd and dpdkq; the script prints the median Mpps of each and the
 # ratio, for: testpmd io vs dpdkq xconnect, testpmd mac vs dpdkq route (and route with
-# the configured AQM when BENCH_AQM is set, e.g. BENCH_AQM=codel).
+# the configured AQM when BENCH_AQM is set, e.g. BENCH_AQM=codel; and route with AQM plus
+# shared-pool carving and the hybrid buffer when BENCH_BUFFER=1).
 #
 # Usage: bash ci/bench.sh [rounds (3)] [seconds per run (5)]
 set -euo pipefail
@@ -36,13 +37,14 @@ testpmd_mpps() {
   sleep "$((secs + 4))" | timeout -s INT "$((secs + 2))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
     --vdev "$in" --vdev "$out" --log-level '*:error' -- --forward-mode="$mode" --auto-start \
     --stats-period 1 --total-num-mbufs=16383 --nb-cores=1 --rxd=1024 --txd=1024 >"$log" 2>&1 || true
-  # Tx-pps lines alternate port 0, port 1: keep port 1's, drop the first (warm-up).
-  awk '/Tx-pps:/ {n++; if (n % 2 == 0) print $2}' "$log" | tail -n +2 | sort -n |
+  # Tx-pps lines alternate port 0, port 1: keep port 1's non-zero readings (the first
+  # periods can fall before forwarding starts), drop the first one (warm-up).
+  awk '/Tx-pps:/ {n++; if (n % 2 == 0 && $2 > 0) print $2}' "$log" | tail -n +2 | sort -n |
     awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f\n", v[int((NR+1)/2)]/1e6}'
 }
 
 dpdkq_mpps() {
-  local mode=$1 aqm=${2:-none} cfg="$work/dpdkq.yaml"
+  local mode=$1 aqm=${2:-none} full=${3:-} cfg="$work/dpdkq.yaml"
   {
     echo "log: {level: warn}"
     echo "eal: {lcores: \"0-1\", memory_mb: 1024, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}"
@@ -58,6 +60,10 @@ dpdkq_mpps() {
       echo "  - {prefix: 10.2.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}"
     fi
     echo "queueing: {classes: 1, queue: {limit: 1024p, aqm: {kind: $aqm}}}"
+    if [ -n "$full" ]; then
+      echo "buffer: {pools: [{name: p, size: 2MB, mode: dynamic}], profiles: [{name: d, pool: p, dynamic_th: 1}],"
+      echo "         hybrid: {enabled: true, onchip: 1MB, offchip: 64MB, offchip_bandwidth: 100Gbps}}"
+    fi
     echo "api: {listen: \"\"}"
   } >"$cfg"
   bin/dpdkq run -c "$cfg" --duration "${secs}s" --summary-json "$work/s.json" >/dev/null 2>"$work/dpdkq.log" || {
@@ -71,14 +77,15 @@ PY
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'; }
 
-declare -a tio tmac dx dr da
+declare -a tio tmac dx dr da df
 for ((i = 1; i <= rounds; i++)); do
   tio+=("$(testpmd_mpps io)")
   dx+=("$(dpdkq_mpps xconnect)")
   tmac+=("$(testpmd_mpps mac)")
   dr+=("$(dpdkq_mpps route)")
   if [ -n "${BENCH_AQM:-}" ]; then da+=("$(dpdkq_mpps route "$BENCH_AQM")"); fi
-  echo "round $i: testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}"
+  if [ -n "${BENCH_BUFFER:-}" ]; then df+=("$(dpdkq_mpps route "${BENCH_AQM:-codel}" full)"); fi
+  echo "round $i: testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}${BENCH_BUFFER:+  dpdkq route+aqm+carving+hybrid ${df[-1]}}"
 done
 mi=$(median "${tio[@]}"); mx=$(median "${dx[@]}"); mm=$(median "${tmac[@]}"); mr=$(median "${dr[@]}")
 echo
@@ -88,4 +95,8 @@ printf '  testpmd mac    %7s Mpps   dpdkq route    %7s Mpps   ratio %.2f\n' "$mm
 if [ -n "${BENCH_AQM:-}" ]; then
   ma=$(median "${da[@]}")
   printf '  testpmd mac    %7s Mpps   dpdkq route+%s %7s Mpps   ratio %.2f\n' "$mm" "$BENCH_AQM" "$ma" "$(awk -v a="$ma" -v b="$mm" 'BEGIN{print (b>0)?a/b:0}')"
+fi
+if [ -n "${BENCH_BUFFER:-}" ]; then
+  mf=$(median "${df[@]}")
+  printf '  dpdkq route %7s Mpps   route+%s+carving+hybrid %7s Mpps   ratio %.2f\n' "$mr" "${BENCH_AQM:-codel}" "$mf" "$(awk -v a="$mf" -v b="$mr" 'BEGIN{print (b>0)?a/b:0}')"
 fi
