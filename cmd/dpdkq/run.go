@@ -123,6 +123,13 @@ func runRouter(out io.Writer, o runOpts) error {
 	if err != nil {
 		return err
 	}
+	if cfg.API.Telemetry {
+		if err := r.RegisterTelemetry(); err != nil {
+			log.Warn("DPDK telemetry commands not registered", zap.Error(err))
+		} else {
+			log.Info("DPDK telemetry: /dpdkq/ports and /dpdkq/queues registered", zap.String("query", "dpdk-telemetry.py -f "+cfg.EAL.FilePrefix))
+		}
+	}
 	var srv *api.Server
 	if cfg.API.Listen != "" {
 		srv, err = api.NewServer(control.New(r, cfg, archs, version),
