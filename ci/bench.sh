@@ -9,7 +9,8 @@
 # Rounds alternate testpmd and dpdkq; the script prints the median Mpps of each and the
 # ratio, for: testpmd io vs dpdkq xconnect, testpmd mac vs dpdkq route (and route with
 # the configured AQM when BENCH_AQM is set, e.g. BENCH_AQM=codel; and route with AQM plus
-# shared-pool carving and the hybrid buffer when BENCH_BUFFER=1).
+# shared-pool carving and the hybrid buffer when BENCH_BUFFER=1; and route with the
+# control API idle vs polled continuously by a client when BENCH_API=1).
 #
 # Usage: bash ci/bench.sh [rounds (3)] [seconds per run (5)]
 set -euo pipefail
@@ -34,12 +35,13 @@ out="net_null0,no-rx=1"
 testpmd_mpps() {
   local mode=$1 log="$work/testpmd.log"
   # testpmd exits when stdin closes: keep it open for the run.
-  sleep "$((secs + 4))" | timeout -s INT "$((secs + 2))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
+  sleep "$((secs + 8))" | timeout -s INT "$((secs + 5))" dpdk-testpmd "${mem[@]}" --no-pci -l 0-1 --file-prefix dqbench_tp \
     --vdev "$in" --vdev "$out" --log-level '*:error' -- --forward-mode="$mode" --auto-start \
     --stats-period 1 --total-num-mbufs=16383 --nb-cores=1 --rxd=1024 --txd=1024 >"$log" 2>&1 || true
-  # Tx-pps lines alternate port 0, port 1: keep port 1's non-zero readings (the first
-  # periods can fall before forwarding starts), drop the first one (warm-up).
-  awk '/Tx-pps:/ {n++; if (n % 2 == 0 && $2 > 0) print $2}' "$log" | tail -n +2 | sort -n |
+  # Tx-pps lines alternate port 0, port 1: keep port 1's non-zero readings (start-up
+  # takes a few of the periods), drop the first one as warm-up when there are several.
+  awk '/Tx-pps:/ {n++; if (n % 2 == 0 && $2 > 0) v[++k] = $2}
+       END {for (i = (k >= 3 ? 2 : 1); i <= k; i++) print v[i]}' "$log" | sort -n |
     awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f\n", v[int((NR+1)/2)]/1e6}'
 }
 
@@ -64,10 +66,29 @@ dpdkq_mpps() {
       echo "buffer: {pools: [{name: p, size: 2MB, mode: dynamic}], profiles: [{name: d, pool: p, dynamic_th: 1}],"
       echo "         hybrid: {enabled: true, onchip: 1MB, offchip: 64MB, offchip_bandwidth: 100Gbps}}"
     fi
-    echo "api: {listen: \"\"}"
+    if [ -n "${api:-}" ]; then echo "api: {listen: \"127.0.0.1:19981\"}"; else echo "api: {listen: \"\"}"; fi
   } >"$cfg"
+  local poller=
+  if [ -n "${poll:-}" ]; then
+    # Read stats as fast as one client can: /metrics and /api/v1/queues in a loop.
+    taskset -c 0 python3 - "$((secs + 2))" >/dev/null 2>&1 <<'PY' &
+import sys, time, urllib.request
+end = time.time() + float(sys.argv[1])
+n = 0
+while time.time() < end:
+    for p in ("/metrics", "/api/v1/queues", "/api/v1/ports"):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:19981" + p, timeout=1).read()
+            n += 1
+        except Exception:
+            time.sleep(0.01)
+print(n)
+PY
+    poller=$!
+  fi
   bin/dpdkq run -c "$cfg" --duration "${secs}s" --summary-json "$work/s.json" >/dev/null 2>"$work/dpdkq.log" || {
     cat "$work/dpdkq.log" >&2; echo 0; return; }
+  [ -n "$poller" ] && wait "$poller" 2>/dev/null
   python3 - "$work/s.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -77,7 +98,7 @@ PY
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'; }
 
-declare -a tio tmac dx dr da df
+declare -a tio tmac dx dr da df dq dp
 for ((i = 1; i <= rounds; i++)); do
   tio+=("$(testpmd_mpps io)")
   dx+=("$(dpdkq_mpps xconnect)")
@@ -85,6 +106,11 @@ for ((i = 1; i <= rounds; i++)); do
   dr+=("$(dpdkq_mpps route)")
   if [ -n "${BENCH_AQM:-}" ]; then da+=("$(dpdkq_mpps route "$BENCH_AQM")"); fi
   if [ -n "${BENCH_BUFFER:-}" ]; then df+=("$(dpdkq_mpps route "${BENCH_AQM:-codel}" full)"); fi
+  if [ -n "${BENCH_API:-}" ]; then
+    dq+=("$(api=1 dpdkq_mpps route)")
+    dp+=("$(api=1 poll=1 dpdkq_mpps route)")
+    echo "  api quiet ${dq[-1]}  api polled ${dp[-1]}"
+  fi
   echo "round $i: testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}${BENCH_BUFFER:+  dpdkq route+aqm+carving+hybrid ${df[-1]}}"
 done
 mi=$(median "${tio[@]}"); mx=$(median "${dx[@]}"); mm=$(median "${tmac[@]}"); mr=$(median "${dr[@]}")
@@ -95,6 +121,10 @@ printf '  testpmd mac    %7s Mpps   dpdkq route    %7s Mpps   ratio %.2f\n' "$mm
 if [ -n "${BENCH_AQM:-}" ]; then
   ma=$(median "${da[@]}")
   printf '  testpmd mac    %7s Mpps   dpdkq route+%s %7s Mpps   ratio %.2f\n' "$mm" "$BENCH_AQM" "$ma" "$(awk -v a="$ma" -v b="$mm" 'BEGIN{print (b>0)?a/b:0}')"
+fi
+if [ -n "${BENCH_API:-}" ]; then
+  mq=$(median "${dq[@]}"); mp=$(median "${dp[@]}")
+  printf '  dpdkq route, API idle %7s Mpps   API polled continuously %7s Mpps   ratio %.3f\n' "$mq" "$mp" "$(awk -v a="$mp" -v b="$mq" 'BEGIN{print (b>0)?a/b:0}')"
 fi
 if [ -n "${BENCH_BUFFER:-}" ]; then
   mf=$(median "${df[@]}")

@@ -210,10 +210,14 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 		switch c.Kind {
 		case "pool_size":
 			size, err := config.ParseSize(c.Size)
-			if err != nil || size.Unit != config.Bytes || !(size.Value > 0) {
-				return bad("size", c.Size, "want bytes, e.g. 4MB")
+			if err != nil || (size.Unit != config.Bytes && size.Unit != config.Packets) || !(size.Value > 0) {
+				return bad("size", c.Size, "want bytes (4MB) or packets (3000p, counted as 1514 B each, as in the config)")
 			}
-			fn = func() error { return e.Model.SetPoolSize(c.Pool, int64(size.Value)) }
+			bytes := int64(size.Value)
+			if size.Unit == config.Packets {
+				bytes = int64(size.Value * 1514)
+			}
+			fn = func() error { return e.Model.SetPoolSize(c.Pool, bytes) }
 		case "profile_alpha":
 			if c.Alpha == nil {
 				return bad("dynamic_th", "", "required: n in -7..7 (alpha = 2^n)")

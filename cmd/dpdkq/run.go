@@ -24,6 +24,7 @@ import (
 	"github.com/dpdkq/dpdkq/control"
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/lcore"
+	"github.com/dpdkq/dpdkq/report"
 )
 
 type runOpts struct {
@@ -34,6 +35,8 @@ type runOpts struct {
 	summaryJSON string
 	logJSON     bool
 	cpuProfile  string
+	reportDir   string
+	sample      time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -57,6 +60,8 @@ and with --summary-json writes it as JSON.`,
 	f.DurationVar(&o.untilIdle, "until-idle", 0, "stop once nothing arrived for this long and nothing is queued")
 	f.StringVar(&o.summaryJSON, "summary-json", "", "write the exit summary as JSON to this file")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON (overrides log.format)")
+	f.StringVar(&o.reportDir, "report", "", "at exit write summary.json, ports.csv, queues.csv and PNG plots into this directory")
+	f.DurationVar(&o.sample, "sample", 100*time.Millisecond, "sampling interval of the --report time series")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run (poll loops included) to this file")
 	return c
 }
@@ -130,9 +135,18 @@ func runRouter(out io.Writer, o runOpts) error {
 			log.Info("DPDK telemetry: /dpdkq/ports and /dpdkq/queues registered", zap.String("query", "dpdk-telemetry.py -f "+cfg.EAL.FilePrefix))
 		}
 	}
+	src := control.New(r, cfg, archs, version)
+	var rec *report.Recorder
+	if o.reportDir != "" {
+		if rec, err = report.NewRecorder(src, o.sample); err != nil {
+			r.Stop()
+			return err
+		}
+		rec.Start()
+	}
 	var srv *api.Server
 	if cfg.API.Listen != "" {
-		srv, err = api.NewServer(control.New(r, cfg, archs, version),
+		srv, err = api.NewServer(src,
 			api.Options{Listen: cfg.API.Listen, Token: cfg.API.Token, Logger: log, Version: version})
 		if err == nil {
 			err = srv.Start()
@@ -183,8 +197,17 @@ func runRouter(out io.Writer, o runOpts) error {
 		_ = srv.Shutdown(ctx)
 		cancel()
 	}
+	if rec != nil {
+		rec.Stop() // the last sample still sees the queues as they were at stop
+	}
 	s := r.Stop()
 	printSummary(out, s)
+	if rec != nil {
+		if err := rec.Write(o.reportDir, s); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+		fmt.Fprintf(out, "report: %s (%d samples every %s)\n", o.reportDir, rec.Samples(), o.sample)
+	}
 	if o.summaryJSON != "" {
 		b, _ := json.MarshalIndent(s, "", "  ")
 		if err := os.WriteFile(o.summaryJSON, append(b, '\n'), 0o644); err != nil {
