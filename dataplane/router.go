@@ -19,8 +19,8 @@ import (
 
 // Router is a running dataplane: ports, routes, and one poll loop per worker lcore.
 type Router struct {
-	cfg  Config
-	log  *zap.Logger
+	cfg     Config
+	log     *zap.Logger
 	pool    *mempool.Pool
 	offPool *mempool.Pool // models off-chip memory when copy_offchip is on
 
