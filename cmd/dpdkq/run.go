@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -135,6 +137,7 @@ func runRouter(out io.Writer, o runOpts) error {
 			log.Info("DPDK telemetry: /dpdkq/ports and /dpdkq/queues registered", zap.String("query", "dpdk-telemetry.py -f "+cfg.EAL.FilePrefix))
 		}
 	}
+	tuneGC(log)
 	src := control.New(r, cfg, archs, version)
 	var rec *report.Recorder
 	if o.reportDir != "" {
@@ -221,6 +224,24 @@ func runRouter(out io.Writer, o runOpts) error {
 		return errors.New("accounting does not balance: rx != forwarded + local + drops + queued")
 	}
 	return nil
+}
+
+// tuneGC keeps the garbage collector away from the poll loops. The loops do not
+// allocate, but every collection briefly stops and preempts them (a continuously polled
+// API cost a measured 20-30% of forwarding with the default GOGC=100). Unless GOGC is
+// set, collections are triggered only by a soft memory limit: the heap in use once the
+// dataplane is up (queues are preallocated then) plus 256 MiB of headroom for the
+// control plane's garbage.
+func tuneGC(log *zap.Logger) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := int64(ms.HeapAlloc) + 256<<20
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(limit)
+	log.Debug("GC by memory limit only", zap.Int64("limit_bytes", limit))
 }
 
 func printSummary(w io.Writer, s *dataplane.Summary) {
