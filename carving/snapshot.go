@@ -1,5 +1,7 @@
 package carving
 
+import "github.com/dpdkq/dpdkq/internal/seqlock"
+
 // Record layouts: word offsets inside each published record.
 const (
 	gDescs = iota
@@ -39,15 +41,15 @@ const (
 
 // published is the reader-facing copy of the accounting.
 type published struct {
-	global, pools, profiles, queues seqSet
+	global, pools, profiles, queues seqlock.Set
 	scratch                         [16]uint64 // writer's staging area (largest width)
 }
 
 func (p *published) init(pools, profiles, queues int) {
-	p.global = newSeqSet(1, gWidth)
-	p.pools = newSeqSet(pools, pWidth)
-	p.profiles = newSeqSet(profiles, rWidth)
-	p.queues = newSeqSet(queues, qWidth)
+	p.global = seqlock.New(1, gWidth)
+	p.pools = seqlock.New(pools, pWidth)
+	p.profiles = seqlock.New(profiles, rWidth)
+	p.queues = seqlock.New(queues, qWidth)
 }
 
 // Publish copies the current accounting to the reader side: the global and pool
@@ -58,7 +60,7 @@ func (c *Carver) Publish() {
 	w := c.pub.scratch[:]
 	w[gDescs] = uint64(c.descs)
 	w[gAcctErrs] = c.acctErrs
-	c.pub.global.write(0, w[:gWidth])
+	c.pub.global.Write(0, w[:gWidth])
 	for i := range c.pools {
 		p := &c.pools[i]
 		w[pSize] = uint64(p.size)
@@ -70,14 +72,14 @@ func (c *Carver) Publish() {
 		w[pDescLimit] = uint64(p.descLimit)
 		w[pPeak] = uint64(p.peak)
 		copy(w[pDrops:pWidth], p.drops[:])
-		c.pub.pools.write(i, w[:pWidth])
+		c.pub.pools.Write(i, w[:pWidth])
 	}
 	for i := range c.profiles {
 		pr := &c.profiles[i]
 		w[rReserved] = uint64(pr.reserved)
 		w[rShift] = uint64(int64(pr.shift))
 		w[rStaticTh] = uint64(pr.staticTh)
-		c.pub.profiles.write(i, w[:rWidth])
+		c.pub.profiles.Write(i, w[:rWidth])
 	}
 	for _, q := range c.dirty {
 		qs := &c.queues[q]
@@ -88,7 +90,7 @@ func (c *Carver) Publish() {
 		w[qPeak] = uint64(qs.peak)
 		w[qAdmitted] = qs.admitted
 		copy(w[qDrops:qWidth], qs.drops[:])
-		c.pub.queues.write(int(q), w[:qWidth])
+		c.pub.queues.Write(int(q), w[:qWidth])
 	}
 	c.dirty = c.dirty[:0]
 }
@@ -150,13 +152,13 @@ func (c *Carver) Snapshot(dst *Snapshot) {
 	var w [16]uint64
 	dst.CellSize = int(c.cellSize)
 	dst.DescriptorLimit = c.descLimit
-	c.pub.global.read(0, w[:gWidth])
+	c.pub.global.Read(0, w[:gWidth])
 	dst.Descriptors = int64(w[gDescs])
 	dst.AccountingErrs = w[gAcctErrs]
 
 	dst.Pools = grow(dst.Pools, len(c.pools))
 	for i := range dst.Pools {
-		c.pub.pools.read(i, w[:pWidth])
+		c.pub.pools.Read(i, w[:pWidth])
 		ps := &dst.Pools[i]
 		*ps = PoolStats{
 			Name:            c.names.pools[i],
@@ -181,7 +183,7 @@ func (c *Carver) Snapshot(dst *Snapshot) {
 
 	dst.Queues = grow(dst.Queues, len(c.queues))
 	for q := range dst.Queues {
-		c.pub.queues.read(q, w[:qWidth])
+		c.pub.queues.Read(q, w[:qWidth])
 		qs := &dst.Queues[q]
 		pi := c.queues[q].profile // immutable binding
 		pool := c.profiles[pi].pool
@@ -197,7 +199,7 @@ func (c *Carver) Snapshot(dst *Snapshot) {
 		}
 		copy(qs.Drops[:], w[qDrops:qWidth])
 		var r [rWidth]uint64
-		c.pub.profiles.read(int(pi), r[:])
+		c.pub.profiles.Read(int(pi), r[:])
 		qs.Reserved = int64(r[rReserved])
 		free := dst.Pools[pool].SharedFree
 		if c.names.poolMode[pool] == Dynamic {

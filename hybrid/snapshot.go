@@ -1,6 +1,10 @@
 package hybrid
 
-import "math"
+import (
+	"math"
+
+	"github.com/dpdkq/dpdkq/internal/seqlock"
+)
 
 // Word offsets of the buffer-wide record. Per-tier figures take two words (on-chip,
 // off-chip) and per-reason figures NumReasons words.
@@ -38,13 +42,13 @@ const (
 )
 
 type published struct {
-	global, queues seqSet
+	global, queues seqlock.Set
 	scratch        [wWidth]uint64
 }
 
 func (p *published) init(queues int) {
-	p.global = newSeqSet(1, wWidth)
-	p.queues = newSeqSet(queues, qWidth)
+	p.global = seqlock.New(1, wWidth)
+	p.queues = seqlock.New(queues, qWidth)
 }
 
 // Publish copies the counters and the queues changed since the last Publish to the
@@ -70,7 +74,7 @@ func (b *Buffer) Publish() {
 	w[wAcctErrs] = c.acctErrs
 	w[wTokens] = math.Float64bits(b.bucket.tokens)
 	copy(w[wDrops:wWidth], c.drops[:])
-	b.pub.global.write(0, w[:wWidth])
+	b.pub.global.Write(0, w[:wWidth])
 	for _, q := range b.dirty {
 		qs := &b.queues[q]
 		qs.dirty = false
@@ -87,7 +91,7 @@ func (b *Buffer) Publish() {
 		w[qEvictPackets] = uint64(qs.evictPackets)
 		w[qEvictBytes] = uint64(qs.evictBytes)
 		copy(w[qDrops:qWidth], qs.drops[:])
-		b.pub.queues.write(int(q), w[:qWidth])
+		b.pub.queues.Write(int(q), w[:qWidth])
 	}
 	b.dirty = b.dirty[:0]
 }
@@ -156,7 +160,7 @@ func (s *Snapshot) OffchipByteFraction() float64 {
 // allocates only when dst.Queues is too short.
 func (b *Buffer) Snapshot(dst *Snapshot) {
 	var w [wWidth]uint64
-	b.pub.global.read(0, w[:])
+	b.pub.global.Read(0, w[:])
 	dst.Mode = b.cfg.mode
 	dst.Capacity = [NumTiers]int64{b.cfg.onCap, b.cfg.offCap}
 	for t := 0; t < NumTiers; t++ {
@@ -185,7 +189,7 @@ func (b *Buffer) Snapshot(dst *Snapshot) {
 	}
 	var r [qWidth]uint64
 	for q := range dst.Queues {
-		b.pub.queues.read(q, r[:])
+		b.pub.queues.Read(q, r[:])
 		qs := &dst.Queues[q]
 		*qs = QueueStats{
 			Queue:        q,

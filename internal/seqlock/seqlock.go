@@ -1,11 +1,14 @@
-package hybrid
+// Package seqlock is the single-writer, many-reader record store the buffer models
+// publish their statistics through (shared by carving and hybrid, which otherwise
+// depend on nothing of dpdkq).
+package seqlock
 
 import (
 	"runtime"
 	"sync/atomic"
 )
 
-// seqSet holds fixed-width records of uint64 words, each guarded by its own sequence
+// Set holds fixed-width records of uint64 words, each guarded by its own sequence
 // counter (a seqlock). The single writer makes the counter odd, stores the words and
 // makes it even again; a reader copies the words and keeps the copy only if the
 // counter was even and unchanged across the copy, so it never sees a half-written
@@ -19,15 +22,16 @@ import (
 // Atomic stores are the writer's main cost (a locked instruction each on amd64), so
 // the writer keeps a private shadow of what it last published and stores only the
 // words that changed: after one packet, a queue record changes in a few words.
-type seqSet struct {
+type Set struct {
 	width  int
 	seq    []atomic.Uint64
 	words  []atomic.Uint64
 	shadow []uint64 // writer-only copy of words
 }
 
-func newSeqSet(n, width int) seqSet {
-	return seqSet{
+// New makes n records of width words.
+func New(n, width int) Set {
+	return Set{
 		width:  width,
 		seq:    make([]atomic.Uint64, n),
 		words:  make([]atomic.Uint64, n*width),
@@ -36,7 +40,8 @@ func newSeqSet(n, width int) seqSet {
 }
 
 // write publishes src (len == width) as record i. Single writer only.
-func (s *seqSet) write(i int, src []uint64) {
+// Write publishes record i (writer only).
+func (s *Set) Write(i int, src []uint64) {
 	sh := s.shadow[i*s.width : (i+1)*s.width]
 	w := s.words[i*s.width : (i+1)*s.width]
 	sq := &s.seq[i]
@@ -58,7 +63,8 @@ func (s *seqSet) write(i int, src []uint64) {
 }
 
 // read copies record i into dst (len == width), retrying while a write is under way.
-func (s *seqSet) read(i int, dst []uint64) {
+// Read copies a consistent record i (any goroutine).
+func (s *Set) Read(i int, dst []uint64) {
 	sq := &s.seq[i]
 	w := s.words[i*s.width : (i+1)*s.width]
 	for {
