@@ -195,7 +195,7 @@ type QueuedPacket struct {
 
 // Change is one live change. Exactly one of the groups is set, chosen by Kind.
 type Change struct {
-	Kind string `json:"kind"` // queue_limit | aqm | port_rate | port_delay | route_add | route_del | pool_size | profile_alpha
+	Kind string `json:"kind"` // queue_limit | aqm | port_rate | port_delay | route_add | route_del | pool_size | profile_alpha | profile_reserved
 	// Target selection.
 	Port  string `json:"port,omitempty"`
 	Class *int   `json:"class,omitempty"` // nil: every class
@@ -210,7 +210,7 @@ type Change struct {
 	Prefix string `json:"prefix,omitempty"`
 	Via    string `json:"via,omitempty"`
 	MAC    string `json:"mac,omitempty"`
-	// pool_size / profile_alpha.
+	// pool_size (Pool, Size) / profile_alpha (Profile, Alpha) / profile_reserved (Profile, Size).
 	Pool    string `json:"pool,omitempty"`
 	Size    string `json:"size,omitempty"`
 	Profile string `json:"profile,omitempty"`

@@ -107,7 +107,7 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 			return bad("prefix", c.Prefix, "%v", err)
 		}
 		return nil
-	case "pool_size", "profile_alpha":
+	case "pool_size", "profile_alpha", "profile_reserved":
 		return s.applyBuffer(ctx, c)
 	}
 	return bad("kind", c.Kind, "want one of %v", api.ChangeKinds)
@@ -218,6 +218,16 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 				bytes = int64(size.Value * 1514)
 			}
 			fn = func() error { return e.Model.SetPoolSize(c.Pool, bytes) }
+		case "profile_reserved":
+			size, err := config.ParseSize(c.Size)
+			if err != nil || (size.Unit != config.Bytes && size.Unit != config.Packets) || size.Value < 0 {
+				return bad("size", c.Size, "want bytes (3000B) or packets (2p, counted as 1514 B each)")
+			}
+			bytes := int64(size.Value)
+			if size.Unit == config.Packets {
+				bytes = int64(size.Value * 1514)
+			}
+			fn = func() error { return e.Model.SetReserved(c.Profile, bytes) }
 		case "profile_alpha":
 			if c.Alpha == nil {
 				return bad("dynamic_th", "", "required: n in -7..7 (alpha = 2^n)")
@@ -232,7 +242,7 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 		})
 		if err != nil {
 			field := "pool"
-			if c.Kind == "profile_alpha" {
+			if c.Kind != "pool_size" {
 				field = "profile"
 			}
 			return bad(field, c.Pool+c.Profile, "%v", err)

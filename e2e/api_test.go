@@ -183,6 +183,13 @@ api: {listen: "127.0.0.1:%[2]d"}
 	require.Error(t, err)
 	_, err = c.Apply(ctx, api.Change{Kind: "profile_alpha", Profile: "lossy", Alpha: ptr(-1)})
 	require.NoError(t, err)
+	_, err = c.Apply(ctx, api.Change{Kind: "profile_reserved", Profile: "lossy", Size: "3000B"})
+	require.NoError(t, err)
+	_, err = c.Apply(ctx, api.Change{Kind: "pool_size", Pool: "egress", Size: "1MB"})
+	require.NoError(t, err)
+	var pools api.Buffer
+	require.NoError(t, c.Get(ctx, "/api/v1/buffer", &pools))
+	require.EqualValues(t, 1000000, pools.Pools[0].Size, "pool resized live")
 	_, err = c.Apply(ctx, api.Change{Kind: "route_add", Prefix: "10.9.0.0/16", Port: "out1", Via: "10.4.0.9", MAC: "02:00:00:00:04:09"})
 	require.NoError(t, err)
 	require.NoError(t, c.Get(ctx, "/api/v1/routes", &routes))

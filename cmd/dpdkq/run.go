@@ -230,7 +230,7 @@ func runRouter(out io.Writer, o runOpts) error {
 // allocate, but every collection briefly stops and preempts them (a continuously polled
 // API cost a measured 20-30% of forwarding with the default GOGC=100). Unless GOGC is
 // set, collections are triggered only by a soft memory limit: the heap in use once the
-// dataplane is up (queues are preallocated then) plus 256 MiB of headroom for the
+// dataplane is up (queues are preallocated then) plus 1 GiB of headroom for the
 // control plane's garbage.
 func tuneGC(log *zap.Logger) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
@@ -238,7 +238,7 @@ func tuneGC(log *zap.Logger) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	limit := int64(ms.HeapAlloc) + 256<<20
+	limit := int64(ms.HeapAlloc) + 1<<30
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(limit)
 	log.Debug("GC by memory limit only", zap.Int64("limit_bytes", limit))

@@ -144,7 +144,16 @@ value and what is allowed. Routes are changed with "dpdkq route add|del".`,
 	alphaCmd.Flags().StringVar(&profile, "profile", "", "buffer profile name (required)")
 	_ = alphaCmd.MarkFlagRequired("profile")
 
-	c.AddCommand(qlCmd, aqmCmd, rateCmd, delayCmd, poolCmd, alphaCmd)
+	var rprofile string
+	reservedCmd := changeCmd(&af, "reserved --profile NAME SIZE", "Set a profile's reserved (guaranteed) size per queue",
+		"  dpdkq set reserved --profile lossy 3000B", 1,
+		func(_ *cobra.Command, args []string) (api.Change, error) {
+			return api.Change{Kind: "profile_reserved", Profile: rprofile, Size: args[0]}, nil
+		})
+	reservedCmd.Flags().StringVar(&rprofile, "profile", "", "buffer profile name (required)")
+	_ = reservedCmd.MarkFlagRequired("profile")
+
+	c.AddCommand(qlCmd, aqmCmd, rateCmd, delayCmd, poolCmd, alphaCmd, reservedCmd)
 	return c
 }
 
