@@ -282,3 +282,54 @@ func TestPerFlowOrderWithClassesAndAQM(t *testing.T) {
 	require.Greater(t, len(classesSeen), 1, "several classes present")
 	require.Greater(t, reordered, 0, "priority must reorder across classes (else the test shows nothing)")
 }
+
+// TestCoDelMarksECTInsteadOfDropping: a standing queue under CoDel with ECN on marks
+// ECT packets CE (IPv4 checksum still valid) and drops only non-ECT ones.
+func TestCoDelMarksECTInsteadOfDropping(t *testing.T) {
+	dir := t.TempDir()
+	frames, expect := testpkt.Sample(1500, 9)
+	require.Greater(t, expect.ECT, 50)
+	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
+	require.NoError(t, testpkt.WritePcap(in, frames, nil))
+	cfg := baseConfig(t, "net_pcap0,rx_pcap="+in, "net_pcap1,tx_pcap="+out)
+	cfg.Ports[1].RateBps = 8e6 // ~1.1 MB of frames: ~1.2 s to drain, far above 5 ms
+	cfg.NewArch = func(ports []int, _ dataplane.ArchEnv) (dataplane.Arch, error) {
+		spec := aqm.Spec{Kind: aqm.KindCoDel, CoDel: aqm.CoDelParams{ECN: true}}
+		return voq.New(voq.Config{Kind: voq.KindEgress, Ports: ports, Classes: 1, LimitPkts: 4000,
+			AQM: func(q int, _ uint8) aqm.Policy { p, _ := spec.New(uint64(q)); return p }})
+	}
+	r, err := dataplane.Start(cfg, nil)
+	require.NoError(t, err)
+	waitRx(t, r, uint64(len(frames)), 0)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		c := r.Counters()
+		if c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s := r.Stop()
+	require.True(t, s.Balanced)
+	require.Greater(t, s.Ports[0].Marked, uint64(0), "ECT packets were marked")
+	got, err := testpkt.ReadPcap(out)
+	require.NoError(t, err)
+	ce := 0
+	for _, f := range got {
+		d := testpkt.DecodeValid(t, f.Data) // checksums verified by gopacket
+		if d.IPv4.TOS&3 == 3 {
+			ce++
+		}
+	}
+	require.EqualValues(t, s.Ports[0].Marked, ce, "every mark reached the wire")
+	// CoDel dropped (non-ECT) packets too, but never more ECT packets than it had to:
+	// every ECT packet was forwarded, marked or not.
+	ect := 0
+	for _, f := range got {
+		if testpkt.DecodeValid(t, f.Data).IPv4.TOS&3 != 0 {
+			ect++
+		}
+	}
+	require.Equal(t, expect.ECT, ect, "no ECT packet was dropped by the AQM")
+	require.Greater(t, s.Ports[0].Drops["aqm"], uint64(0), "non-ECT packets were dropped")
+}
