@@ -212,7 +212,7 @@ func TestPerFlowOrderWithClassesAndAQM(t *testing.T) {
 		spec := aqm.Spec{Kind: aqm.KindCoDel}
 		return voq.New(voq.Config{Kind: voq.KindEgress, Ports: ports, Classes: 8, LimitPkts: 2000,
 			Sched: voq.SchedConfig{Kind: voq.SchedSP},
-			AQM: func(q int, _ uint8) aqm.Policy { p, _ := spec.New(uint64(q)); return p }})
+			AQM:   func(q int, _ uint8) aqm.Policy { p, _ := spec.New(uint64(q)); return p }})
 	}
 	r, err := dataplane.Start(cfg, nil)
 	require.NoError(t, err)
@@ -232,7 +232,7 @@ func TestPerFlowOrderWithClassesAndAQM(t *testing.T) {
 	require.NotEmpty(t, got)
 	// Flow key -> sequence of IP IDs in input order; output must be a subsequence.
 	type key struct {
-		src, dst   string
+		src, dst     string
 		sport, dport uint16
 	}
 	flowKey := func(d *testpkt.Decoded) (key, bool) {
