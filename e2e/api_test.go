@@ -187,9 +187,12 @@ api: {listen: "127.0.0.1:%[2]d"}
 	require.NoError(t, err)
 	_, err = c.Apply(ctx, api.Change{Kind: "pool_size", Pool: "egress", Size: "1MB"})
 	require.NoError(t, err)
-	var pools api.Buffer
-	require.NoError(t, c.Get(ctx, "/api/v1/buffer", &pools))
-	require.EqualValues(t, 1000000, pools.Pools[0].Size, "pool resized live")
+	// The change is in effect when acknowledged; the figures show it at the owner's
+	// next publication (every few hundred loop iterations).
+	require.Eventually(t, func() bool {
+		var pools api.Buffer
+		return c.Get(ctx, "/api/v1/buffer", &pools) == nil && pools.Pools[0].Size == 1000000
+	}, 5*time.Second, 20*time.Millisecond, "pool resized live")
 	_, err = c.Apply(ctx, api.Change{Kind: "route_add", Prefix: "10.9.0.0/16", Port: "out1", Via: "10.4.0.9", MAC: "02:00:00:00:04:09"})
 	require.NoError(t, err)
 	require.NoError(t, c.Get(ctx, "/api/v1/routes", &routes))
