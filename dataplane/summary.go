@@ -30,6 +30,9 @@ type PortSummary struct {
 	Balanced  bool              `json:"balanced"` // rx = forwarded + local + drops + queued
 	Device    *DevStats         `json:"device,omitempty"`
 	Queue     *QueueSummary     `json:"egress_queue,omitempty"` // everything queued for this port
+	// Settings are the port's resolved settings as the operator wrote them and as used
+	// (e.g. "limit": "10ms = 78125 B at 62.5Mbps"); filled by the CLI.
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // QueueSummary aggregates the queues feeding one output port over the run.

@@ -42,6 +42,11 @@ func TestDefaultJob(t *testing.T) {
 	// does not fit the 1000-packet queue is tail-dropped, the rest is forwarded.
 	require.EqualValues(t, expect.Forward, in0.Forwarded+in0.Drops["tail"])
 	require.GreaterOrEqual(t, in0.Forwarded, uint64(1000))
+	// Resolved settings are reported in the summary as at start-up.
+	require.Equal(t, "62.5 Mb/s", s.Ports[1].Settings["rate"])
+	require.Equal(t, "10ms", s.Ports[1].Settings["delay"])
+	require.Contains(t, s.Ports[1].Settings["queue_limit"], "1000p")
+	require.Contains(t, string(out), "out0: rate 62.5 Mb/s, delay 10ms, queue limit 1000p")
 	got, err := testpkt.ReadPcap(filepath.Join(dir, "out.pcap"))
 	require.NoError(t, err)
 	require.EqualValues(t, in0.Forwarded, len(got))

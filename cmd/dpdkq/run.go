@@ -27,6 +27,7 @@ import (
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/lcore"
 	"github.com/dpdkq/dpdkq/report"
+	"github.com/dpdkq/dpdkq/sizing"
 )
 
 type runOpts struct {
@@ -204,6 +205,7 @@ func runRouter(out io.Writer, o runOpts) error {
 		rec.Stop() // the last sample still sees the queues as they were at stop
 	}
 	s := r.Stop()
+	annotate(s, cfg, r)
 	printSummary(out, s)
 	if rec != nil {
 		if err := rec.Write(o.reportDir, s); err != nil {
@@ -244,6 +246,30 @@ func tuneGC(log *zap.Logger) {
 	log.Debug("GC by memory limit only", zap.Int64("limit_bytes", limit))
 }
 
+// annotate adds each port's resolved settings (human units and what they became) to
+// the summary, as printed at start-up.
+func annotate(s *dataplane.Summary, c *config.Config, r *dataplane.Router) {
+	for i := range s.Ports {
+		if i >= len(c.Ports) {
+			break
+		}
+		p := &c.Ports[i]
+		rate, delay := r.PortRate(i)
+		st := map[string]string{"rate": "unshaped", "delay": delay.String()}
+		if rate > 0 {
+			st["rate"] = sizing.FormatRate(rate)
+		}
+		base := c.Queueing.PerClass[0].LimitSize.Describe(rate, c.Buffer.RTT, p.MTU+14)
+		st["queue_limit"] = base
+		for cls := 1; cls < c.Queueing.Classes; cls++ {
+			if d := c.Queueing.PerClass[cls].LimitSize.Describe(rate, c.Buffer.RTT, p.MTU+14); d != base {
+				st[fmt.Sprintf("queue_limit_class%d", cls)] = d
+			}
+		}
+		s.Ports[i].Settings = st
+	}
+}
+
 func printSummary(w io.Writer, s *dataplane.Summary) {
 	fmt.Fprintf(w, "\nsummary after %.2fs\n", s.Duration)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
@@ -267,6 +293,11 @@ func printSummary(w io.Writer, s *dataplane.Summary) {
 			parts[i] = fmt.Sprintf("%s=%d", k, p.Drops[k])
 		}
 		fmt.Fprintf(w, "drops received on %s: %s\n", p.Name, strings.Join(parts, " "))
+	}
+	for _, p := range s.Ports {
+		if lim, ok := p.Settings["queue_limit"]; ok {
+			fmt.Fprintf(w, "%s: rate %s, delay %s, queue limit %s\n", p.Name, p.Settings["rate"], p.Settings["delay"], lim)
+		}
 	}
 	fmt.Fprintf(w, "mbuf pool: %d mbufs, in use at start %d, at end %d (leaked %d)\n",
 		s.MempoolSize, s.MempoolStart, s.MempoolEnd, s.MempoolLeaked)
