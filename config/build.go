@@ -74,18 +74,26 @@ func (c *Config) classKey(cls int) string {
 	return "queueing.queue"
 }
 
-// QueueLimit resolves class cls's queue limit for port index pi: packets when given in
-// packets, otherwise bytes at the port's rate (time, bdp) or as given.
+// QueueLimit resolves class cls's configured queue limit for port index pi at the
+// port's configured rate.
 func (c *Config) QueueLimit(pi, cls int) (pkts, bytes int, err error) {
-	p := &c.Ports[pi]
-	lim := c.Queueing.PerClass[cls].LimitSize
+	pkts, bytes, err = c.ResolveLimit(c.Queueing.PerClass[cls].LimitSize, pi, c.Ports[pi].RateBps)
+	if err != nil {
+		return 0, 0, &FieldError{Key: c.classKey(cls) + ".limit", Value: c.Queueing.PerClass[cls].Limit, Msg: err.Error()}
+	}
+	return pkts, bytes, nil
+}
+
+// ResolveLimit turns a queue-limit size into what a queue takes: a packet count when
+// given in packets, otherwise bytes (time and BDP at rateBps, the port's current rate).
+func (c *Config) ResolveLimit(lim Size, pi int, rateBps float64) (pkts, bytes int, err error) {
 	if lim.Unit == Packets {
 		return int(lim.Value), 0, nil
 	}
-	b, err := lim.Bytes(p.RateBps, c.Buffer.RTT, p.MTU+14)
+	p := &c.Ports[pi]
+	b, err := lim.Bytes(rateBps, c.Buffer.RTT, p.MTU+14)
 	if err != nil {
-		return 0, 0, &FieldError{Key: c.classKey(cls) + ".limit", Value: c.Queueing.PerClass[cls].Limit,
-			Msg: fmt.Sprintf("for port %s: %v", p.Name, err)}
+		return 0, 0, fmt.Errorf("for port %s: %w", p.Name, err)
 	}
 	return 0, int(b), nil
 }

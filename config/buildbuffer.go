@@ -9,6 +9,19 @@ import (
 	"github.com/dpdkq/dpdkq/voq"
 )
 
+// FrameBytes is what one packet counts for in buffer memory sizes given in packets
+// (pool sizes, reserves, static thresholds): a full Ethernet frame without FCS.
+const FrameBytes = 1514
+
+// MemoryBytes is a buffer-memory size in bytes: bytes as given, packets as full
+// frames. Sizes in time or BDP units are refused by validation for these keys.
+func (s Size) MemoryBytes() int64 {
+	if s.Unit == Packets {
+		return int64(s.Value * FrameBytes)
+	}
+	return int64(s.Value)
+}
+
 // HasBufferModel reports whether the buffer section asks for shared-pool carving or a
 // hybrid buffer (otherwise queues only have their own limits).
 func (c *Config) HasBufferModel() bool {
@@ -27,30 +40,19 @@ func (c *Config) BufferConfig(layout []voq.QueueInfo) (*buffer.Config, error) {
 	bc := &buffer.Config{}
 	if len(b.Pools) > 0 {
 		cc := &carving.Config{CellSize: int(b.CellBytes), Descriptors: int64(b.Descriptors)}
-		for i, p := range b.Pools {
-			size := p.SizeParsed.Value
-			if p.SizeParsed.Unit == Packets {
-				size *= 1514
-			}
+		for _, p := range b.Pools {
 			mode := carving.Dynamic
 			if p.Mode == "static" {
 				mode = carving.Static
 			}
-			_ = i
-			cc.Pools = append(cc.Pools, carving.Pool{Name: p.Name, Size: int64(size), Mode: mode})
+			cc.Pools = append(cc.Pools, carving.Pool{Name: p.Name, Size: p.SizeParsed.MemoryBytes(), Mode: mode})
 		}
 		for _, pr := range b.Profiles {
-			cp := carving.Profile{Name: pr.Name, Pool: pr.Pool, Reserved: int64(pr.ReservedSize.Value)}
-			if pr.ReservedSize.Unit == Packets {
-				cp.Reserved = int64(pr.ReservedSize.Value * 1514)
-			}
+			cp := carving.Profile{Name: pr.Name, Pool: pr.Pool, Reserved: pr.ReservedSize.MemoryBytes()}
 			if pr.DynamicTh != nil {
 				cp.DynamicTh = *pr.DynamicTh
 			} else {
-				cp.StaticTh = int64(pr.StaticSize.Value)
-				if pr.StaticSize.Unit == Packets {
-					cp.StaticTh = int64(pr.StaticSize.Value * 1514)
-				}
+				cp.StaticTh = pr.StaticSize.MemoryBytes()
 			}
 			cc.Profiles = append(cc.Profiles, cp)
 		}

@@ -140,16 +140,10 @@ func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
 	if err != nil || !(size.Value > 0) {
 		return bad("limit", c.Limit, "want a size above zero: packets (1000p), bytes (64KB), time (10ms) or bdp (0.5bdp)")
 	}
-	pkts, bytes := 0, 0
-	if size.Unit == config.Packets {
-		pkts = int(size.Value)
-	} else {
-		rate, _ := s.r.PortRate(port)
-		b, err := size.Bytes(rate, s.cfg.Buffer.RTT, s.cfg.Ports[port].MTU+14)
-		if err != nil {
-			return bad("limit", c.Limit, "%v", err)
-		}
-		bytes = int(b)
+	rate, _ := s.r.PortRate(port)
+	pkts, bytes, err := s.cfg.ResolveLimit(size, port, rate)
+	if err != nil {
+		return bad("limit", c.Limit, "%v", err)
 	}
 	err = s.r.DoEgress(ctx, port, func(e dataplane.Egress) error { return e.Arch.SetLimit(port, cls, pkts, bytes) })
 	if err != nil {
@@ -199,6 +193,18 @@ func (s *Source) applyAQM(ctx context.Context, c api.Change) error {
 	return s.r.DoEgress(ctx, port, func(e dataplane.Egress) error { return e.Arch.SetPolicy(port, cls, factory) })
 }
 
+// memorySize parses a buffer-memory size (bytes or packets), as the config does.
+func memorySize(raw string) (int64, error) {
+	size, err := config.ParseSize(raw)
+	if err != nil {
+		return 0, err
+	}
+	if size.Unit != config.Bytes && size.Unit != config.Packets {
+		return 0, fmt.Errorf("%s is not a memory size", raw)
+	}
+	return size.MemoryBytes(), nil
+}
+
 func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 	found := false
 	for _, e := range s.archs.All() {
@@ -209,23 +215,15 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 		var fn func() error
 		switch c.Kind {
 		case "pool_size":
-			size, err := config.ParseSize(c.Size)
-			if err != nil || (size.Unit != config.Bytes && size.Unit != config.Packets) || !(size.Value > 0) {
-				return bad("size", c.Size, "want bytes (4MB) or packets (3000p, counted as 1514 B each, as in the config)")
-			}
-			bytes := int64(size.Value)
-			if size.Unit == config.Packets {
-				bytes = int64(size.Value * 1514)
+			bytes, err := memorySize(c.Size)
+			if err != nil || bytes == 0 {
+				return bad("size", c.Size, "want bytes (4MB) or packets (3000p, %d B each, as in the config), above zero", config.FrameBytes)
 			}
 			fn = func() error { return e.Model.SetPoolSize(c.Pool, bytes) }
 		case "profile_reserved":
-			size, err := config.ParseSize(c.Size)
-			if err != nil || (size.Unit != config.Bytes && size.Unit != config.Packets) || size.Value < 0 {
-				return bad("size", c.Size, "want bytes (3000B) or packets (2p, counted as 1514 B each)")
-			}
-			bytes := int64(size.Value)
-			if size.Unit == config.Packets {
-				bytes = int64(size.Value * 1514)
+			bytes, err := memorySize(c.Size)
+			if err != nil {
+				return bad("size", c.Size, "want bytes (3000B) or packets (2p, %d B each)", config.FrameBytes)
 			}
 			fn = func() error { return e.Model.SetReserved(c.Profile, bytes) }
 		case "profile_alpha":

@@ -180,12 +180,11 @@ func checkMempool(c *config.Config) error {
 	}
 	var storable int64
 	for _, p := range c.Buffer.Pools {
-		size := p.SizeParsed.Value
 		if p.SizeParsed.Unit == config.Packets {
-			storable += int64(size)
+			storable += int64(p.SizeParsed.Value)
 			continue
 		}
-		storable += int64(size) / cell
+		storable += p.SizeParsed.MemoryBytes() / cell
 	}
 	if d := int64(c.Buffer.Descriptors); d > 0 && d < storable {
 		storable = d
