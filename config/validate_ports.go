@@ -84,8 +84,9 @@ func checkDevice(dev string) (name string, isPCI bool, err error) {
 	return name, isPCI, nil
 }
 
-// parseMAC parses a unicast Ethernet address "02:00:00:00:00:01".
-func parseMAC(s string) ([6]byte, error) {
+// ParseMAC parses a unicast Ethernet address "02:00:00:00:00:01" (config keys and
+// live changes alike).
+func ParseMAC(s string) ([6]byte, error) {
 	var out [6]byte
 	hw, err := net.ParseMAC(s)
 	if err != nil || len(hw) != 6 {
@@ -230,7 +231,7 @@ func (c *Config) validatePortL3(p *problems, key string, pt *Port) {
 		}
 	}
 	if pt.MAC != "" {
-		hw, err := parseMAC(pt.MAC)
+		hw, err := ParseMAC(pt.MAC)
 		if err != nil {
 			p.add(key+".mac", pt.MAC, "%v", err)
 		} else {
@@ -429,7 +430,7 @@ func (c *Config) validateRoutes(p *problems, ports map[string]int) {
 			}
 		}
 		if r.MAC != "" {
-			hw, err := parseMAC(r.MAC)
+			hw, err := ParseMAC(r.MAC)
 			if err != nil {
 				p.add(key+".mac", r.MAC, "%v", err)
 				ok = false
@@ -466,7 +467,7 @@ func (c *Config) validateNeighbors(p *problems, ports map[string]int) {
 		}
 		if n.MAC == "" {
 			p.add(k+".mac", nil, "required: the neighbor's MAC address")
-		} else if hw, err := parseMAC(n.MAC); err != nil {
+		} else if hw, err := ParseMAC(n.MAC); err != nil {
 			p.add(k+".mac", n.MAC, "%v", err)
 		} else {
 			n.HWAddr = hw

@@ -88,9 +88,9 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 			}
 		}
 		if c.MAC != "" {
-			hw, err := parseMAC(c.MAC)
+			hw, err := config.ParseMAC(c.MAC)
 			if err != nil {
-				return bad("mac", c.MAC, "want a MAC like 02:00:00:00:01:02")
+				return bad("mac", c.MAC, "%v", err)
 			}
 			rt.MAC = hw
 		}
@@ -111,20 +111,6 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 		return s.applyBuffer(ctx, c)
 	}
 	return bad("kind", c.Kind, "want one of %v", api.ChangeKinds)
-}
-
-func parseMAC(s string) (m [6]byte, err error) {
-	var b [6]int
-	if n, e := fmt.Sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]); e != nil || n != 6 {
-		return m, fmt.Errorf("bad MAC %q", s)
-	}
-	for i, v := range b {
-		if v < 0 || v > 255 {
-			return m, fmt.Errorf("bad MAC %q", s)
-		}
-		m[i] = byte(v)
-	}
-	return m, nil
 }
 
 func (s *Source) applyLimit(ctx context.Context, c api.Change) error {

@@ -6,8 +6,6 @@ import (
 	"github.com/dpdkq/dpdkq/hybrid"
 )
 
-var carvingReasonNames = map[carving.Reason]string{}
-
 // bufferView turns the buffer models' snapshots into the API's view: pools summed
 // over architecture instances (one per owner lcore; with a buffer model there is one).
 func bufferView(s *Source) api.Buffer {

@@ -6,6 +6,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -37,9 +38,7 @@ func New(r *dataplane.Router, cfg *config.Config, archs *Archs, version string) 
 	return &Source{r: r, cfg: cfg, archs: archs, version: version, started: time.Now()}
 }
 
-func macString(m [6]byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
-}
+func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
 
 // Status implements api.Source.
 func (s *Source) Status() api.Status {

@@ -27,7 +27,6 @@ static uintptr_t dq_move(uintptr_t m, uintptr_t mp) {
 	rte_pktmbuf_free((struct rte_mbuf *)m);
 	return (uintptr_t)c;
 }
-static uint64_t dq_rdtsc(void) { return rte_rdtsc(); }
 
 // rx burst plus a TSC read, so the loop learns "now" without another call.
 static uint16_t dq_rx(uint16_t port, uint16_t q, uintptr_t arr, uint16_t n, uint64_t *tsc) {
@@ -187,8 +186,6 @@ func lpmLookupBulk(lpm, ips, hops uintptr, n int) {
 }
 
 // ---- control path ----
-
-func lcoreTSC() uint64 { return uint64(C.dq_rdtsc()) }
 
 // copyOffchip moves a packet into the off-chip pool: one cgo call per packet, which is
 // the point — it models the write into a second memory.

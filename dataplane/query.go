@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"net/netip"
+	"strconv"
 	"time"
 
+	"github.com/dpdkq/dpdkq/lcore"
 	"github.com/dpdkq/dpdkq/mempool"
+	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
 )
 
@@ -23,7 +26,7 @@ func (r *Router) Lcores() []LcoreInfo {
 	for _, w := range r.workers {
 		li := LcoreInfo{ID: w.lcore}
 		for _, q := range w.rxqs {
-			li.RxQueues = append(li.RxQueues, r.ports[q.pidx].cfg.Name+"/"+itoa(int(q.queue)))
+			li.RxQueues = append(li.RxQueues, r.ports[q.pidx].cfg.Name+"/"+strconv.Itoa(int(q.queue)))
 		}
 		for _, e := range w.egress {
 			li.Egress = append(li.Egress, r.ports[e.pidx].cfg.Name)
@@ -31,15 +34,6 @@ func (r *Router) Lcores() []LcoreInfo {
 		out = append(out, li)
 	}
 	return out
-}
-
-func itoa(i int) string { return string(appendInt(nil, i)) }
-
-func appendInt(b []byte, i int) []byte {
-	if i >= 10 {
-		b = appendInt(b, i/10)
-	}
-	return append(b, byte('0'+i%10))
 }
 
 // PortConfigs returns the ports' configurations as started.
@@ -167,7 +161,7 @@ func (r *Router) QueuedBetween(ctx context.Context, from, to int64, max int) []Q
 		}
 		var got []QueuedPacket
 		_ = r.do(ctx, w, func(w *worker) error {
-			now := w.clock(lcoreTSC())
+			now := w.clock(lcore.RDTSC())
 			visited := 0
 			w.arch.Walk(func(q int, d *pkt.Desc) bool {
 				visited++
@@ -185,18 +179,12 @@ func (r *Router) QueuedBetween(ctx context.Context, from, to int64, max int) []Q
 
 func describe(d *pkt.Desc, q int, now int64) QueuedPacket {
 	p := QueuedPacket{Len: int(d.Len), Class: int(d.Class), Queue: q, Port: int(d.OutPort), Tier: d.Tier, Age: now - d.Enq}
-	data := mempool.Data(d.Mbuf)
-	l3 := int(mempool.MetaOf(d.Mbuf).L3)
-	if l3 > 0 && len(data) >= l3+20 {
-		h := data[l3:]
-		p.Proto = h[9]
-		p.Src = netip.AddrFrom4([4]byte(h[12:16]))
-		p.Dst = netip.AddrFrom4([4]byte(h[16:20]))
-		ihl := int(h[0]&0xf) * 4
-		if (p.Proto == 6 || p.Proto == 17) && len(h) >= ihl+4 {
-			p.SrcPort = binary.BigEndian.Uint16(h[ihl:])
-			p.DstPort = binary.BigEndian.Uint16(h[ihl+2:])
-		}
+	// Routed packets were validated at rx; xconnect ones may be anything (then only
+	// the queue figures are reported).
+	var in packet.IPv4Info
+	if packet.ParseIPv4(mempool.Data(d.Mbuf), &in) == pkt.DropNone {
+		p.Src, p.Dst = in.SrcAddr(), in.DstAddr()
+		p.Proto, p.SrcPort, p.DstPort = in.Proto, in.SrcPort, in.DstPort
 	}
 	return p
 }

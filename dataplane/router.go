@@ -3,6 +3,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func (r *Router) setupPorts() error {
 			p.ip = ip4(pc.Addr.Addr())
 		}
 		r.log.Info("port up", zap.String("port", pc.Name), zap.Uint16("dpdk_id", id), zap.String("device", pc.Device),
-			zap.String("mac", fmtMAC(p.mac)), zap.Int("tx_queues", ntxq), zap.Float64("rate_bps", pc.RateBps),
+			zap.Stringer("mac", net.HardwareAddr(p.mac[:])), zap.Int("tx_queues", ntxq), zap.Float64("rate_bps", pc.RateBps),
 			zap.Duration("delay", pc.Delay))
 	}
 	return nil
@@ -424,8 +425,4 @@ func delayCapacity(pc PortConfig, override int) int {
 		n = 1 << 20
 	}
 	return n
-}
-
-func fmtMAC(m [6]byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
 }

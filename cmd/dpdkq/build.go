@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/dpdkq/dpdkq/config"
@@ -230,18 +230,10 @@ func printResolved(w io.Writer, c *config.Config) {
 				nh = r.NextHop.String()
 			}
 			if r.HasMAC {
-				nh += " (" + macString(r.NextHopMAC) + ")"
+				nh += " (" + net.HardwareAddr(r.NextHopMAC[:]).String() + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Net, c.Ports[r.PortIndex].Name, nh)
 		}
 		tw.Flush()
 	}
-}
-
-func macString(m [6]byte) string {
-	parts := make([]string, 6)
-	for i, b := range m {
-		parts[i] = fmt.Sprintf("%02x", b)
-	}
-	return strings.Join(parts, ":")
 }
