@@ -344,25 +344,9 @@ func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSin
 		ps := q.led.port(out)
 		ps.remove(l)
 		q.led.touchQ(q.idx)
-		if fl.pol != nil {
-			v := fl.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
-			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
-				countDrop(&q.st, ps, pkt.DropAQM)
-				dropStored(now, q.idx, q.buf, q.obs, out, pkt.DropAQM, sink)
-				continue
-			}
-			if v == aqm.Mark {
-				out.Flags |= pkt.FlagMarkCE
-			}
+		if deliverPopped(now, q.idx, fl.pol, aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
+			return true
 		}
-		if q.buf != nil {
-			q.buf.Release(now, int(q.idx), out, true)
-		}
-		marked := out.Flags&pkt.FlagMarkCE != 0
-		so := now - out.Enq
-		q.st.deliver(l, so, marked)
-		ps.deliver(l, so, marked)
-		return true
 	}
 	return false
 }

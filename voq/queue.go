@@ -185,6 +185,33 @@ func dropStored(now int64, q int32, buf Buffer, obs DropObserver, d *pkt.Desc, r
 	sink.Drop(d, r)
 }
 
+// deliverPopped finishes the dequeue of a packet just taken off a queue (a class
+// queue or an FQ-CoDel flow; backlog is what the policy governs after the removal):
+// the dequeue-time AQM decision, then either the drop or the delivery bookkeeping
+// (buffer release, sojourn, counters). It reports whether *out is delivered; after a
+// drop the caller tries its next packet.
+func deliverPopped(now int64, idx int32, pol aqm.Policy, backlog aqm.Backlog, st, ps *QueueStats,
+	buf Buffer, obs DropObserver, out *pkt.Desc, sink pkt.DropSink) bool {
+	if pol != nil {
+		v := pol.Dequeue(now, packetOf(out), backlog)
+		if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
+			countDrop(st, ps, pkt.DropAQM)
+			dropStored(now, idx, buf, obs, out, pkt.DropAQM, sink)
+			return false
+		}
+		if v == aqm.Mark {
+			out.Flags |= pkt.FlagMarkCE
+		}
+	}
+	if buf != nil {
+		buf.Release(now, int(idx), out, true)
+	}
+	l, marked, so := int(out.Len), out.Flags&pkt.FlagMarkCE != 0, now-out.Enq
+	st.deliver(l, so, marked)
+	ps.deliver(l, so, marked)
+	return true
+}
+
 // dropHead removes the head packet for reason r. The sink sees the ring slot itself,
 // which stays intact until the next admission.
 func (q *queue) dropHead(now int64, r pkt.DropReason, sink pkt.DropSink) {
@@ -227,25 +254,9 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		ps := q.led.port(out)
 		ps.remove(l)
 		q.led.touchQ(q.idx)
-		if q.pol != nil {
-			v := q.pol.Dequeue(now, packetOf(out), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes})
-			if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
-				countDrop(&q.st, ps, pkt.DropAQM)
-				dropStored(now, q.idx, q.buf, q.obs, out, pkt.DropAQM, sink)
-				continue
-			}
-			if v == aqm.Mark {
-				out.Flags |= pkt.FlagMarkCE
-			}
+		if deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
+			return true
 		}
-		if q.buf != nil {
-			q.buf.Release(now, int(q.idx), out, true)
-		}
-		marked := out.Flags&pkt.FlagMarkCE != 0
-		s := now - out.Enq
-		q.st.deliver(l, s, marked)
-		ps.deliver(l, s, marked)
-		return true
 	}
 	return false
 }
