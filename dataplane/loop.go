@@ -264,12 +264,7 @@ func (w *worker) dispatch(m uintptr, out int, now int64) {
 		w.enqueue(m, now)
 		return
 	}
-	b := w.handoff[owner]
-	b.b.S()[b.n] = m
-	b.n++
-	if b.n == w.r.burst {
-		w.flushOne(owner)
-	}
+	w.handOff(owner, m)
 }
 
 func (w *worker) enqueue(m uintptr, now int64) {
@@ -287,6 +282,16 @@ func (w *worker) flushHandoff() {
 		if b != nil && b.n > 0 {
 			w.flushOne(i)
 		}
+	}
+}
+
+// handOff buffers m for the owner lcore's ring, flushing a full burst.
+func (w *worker) handOff(owner int, m uintptr) {
+	b := w.handoff[owner]
+	b.b.S()[b.n] = m
+	b.n++
+	if b.n == w.r.burst {
+		w.flushOne(owner)
 	}
 }
 
@@ -321,12 +326,6 @@ func (w *worker) processRing(n int, now int64) {
 
 // serveEgress moves packets from the queues through the shaper and delay line to tx.
 func (w *worker) serveEgress(e *egressPort, now int64) {
-	if !e.shaper.Unshaped() {
-		defer func() {
-			n, _ := w.arch.Backlog(e.pidx)
-			e.shaper.SetBusy(n > 0)
-		}()
-	}
 	if budget := e.shaper.Budget(now); budget > 0 {
 		if k := w.arch.Dequeue(now, e.pidx, w.descs, budget, w); k > 0 {
 			bytes := 0
@@ -345,6 +344,10 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 				}
 			}
 		}
+	}
+	if !e.shaper.Unshaped() {
+		n, _ := w.arch.Backlog(e.pidx)
+		e.shaper.SetBusy(n > 0) // a port still backlogged may bank missed link time
 	}
 	if e.delay != nil {
 		if k := e.delay.Pop(now, w.due); k > 0 {
@@ -450,13 +453,7 @@ func (w *worker) sendCtrl(m uintptr, out, inPort int) {
 		w.queueCtrl(m, out)
 		return
 	}
-	owner := w.r.owner[out]
-	b := w.handoff[owner]
-	b.b.S()[b.n] = m
-	b.n++
-	if b.n == w.r.burst {
-		w.flushOne(owner)
-	}
+	w.handOff(w.r.owner[out], m)
 }
 
 func (w *worker) queueCtrl(m uintptr, out int) {
