@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dpdkq/dpdkq/api"
-	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 )
 
@@ -60,23 +57,7 @@ buffer:
   hybrid: {enabled: true, onchip: 1MB, offchip: 64MB, offchip_bandwidth: 10Gbps, evict_packets: 300, copy_offchip: true}
 api: {listen: "127.0.0.1:%[2]d"}
 `, in, port)
-	cfgPath := filepath.Join(dir, "r.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
-	sum := filepath.Join(dir, "s.json")
-	cmd := exec.Command(binary, "run", "-c", cfgPath, "--summary-json", sum, "--duration", "2m")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	done := false
-	defer func() {
-		if !done {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("router output:\n%s", out.String())
-		}
-	}()
+	rt := startRouter(t, cfg)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	c, err := api.NewClient(base, "", nil)
 	require.NoError(t, err)
@@ -209,15 +190,7 @@ api: {listen: "127.0.0.1:%[2]d"}
 	require.NoError(t, err, "%s", o)
 	require.True(t, strings.Contains(string(o), "out0"), "%s", o)
 
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	require.NoError(t, cmd.Wait())
-	done = true
-	b, err := os.ReadFile(sum)
-	require.NoError(t, err)
-	var s dataplane.Summary
-	require.NoError(t, json.Unmarshal(b, &s))
-	require.True(t, s.Balanced)
-	require.Zero(t, s.MempoolLeaked)
+	s := rt.stop(t) // also checks the balance and that no mbuf leaked
 	require.NotNil(t, s.OffchipInUse, "copy_offchip runs a second mempool")
 	require.Zero(t, *s.OffchipInUse, "every off-chip copy returned")
 }
