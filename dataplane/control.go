@@ -42,11 +42,11 @@ var errStopped = errors.New("dataplane: router is stopped")
 
 // do runs fn on worker w's lcore and waits for it.
 func (r *Router) do(ctx context.Context, w *worker, fn func(w *worker) error) error {
-	if r.stop.Load() || !r.launched {
-		if !r.launched && !r.stop.Load() {
-			return fn(w) // loops not running (tests): apply directly
-		}
+	switch {
+	case r.stop.Load():
 		return errStopped
+	case !r.launched:
+		return fn(w) // loops not running (tests drive a worker by hand): apply directly
 	}
 	w.mbox.mu.Lock()
 	defer w.mbox.mu.Unlock()
