@@ -33,7 +33,7 @@ type worker struct {
 	// route lookup scratch, C memory so rte_lpm_lookup_bulk needs no cgocheck walk
 	ipsC, hopsC unsafe.Pointer
 	ips, hops   []uint32
-	fwd         []int32 // rx index of each looked-up packet
+	in          []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 
 	info packet.IPv4Info
 
@@ -50,7 +50,6 @@ type worker struct {
 	egress  []*egressPort // ports whose egress this lcore owns
 	descs   []pkt.Desc
 	due     []pkt.Desc
-	scratch pkt.Desc // the descriptor being enqueued
 
 	mbox mailbox    // live changes for this lcore
 	dest *destIndex // queued packets per destination (owner of queues only)
@@ -138,16 +137,16 @@ func (w *worker) publish() {
 
 // Drop implements pkt.DropSink: count under the input port and free in bulk.
 func (w *worker) Drop(d *pkt.Desc, reason pkt.DropReason) {
-	w.unindex(d.Mbuf)
+	w.unindex(d)
 	w.cnt[d.InPort].Drops[reason]++
 	w.freeMbuf(d.Mbuf)
 }
 
 // unindex takes a packet that leaves the queues out of the destination index.
-func (w *worker) unindex(m uintptr) {
-	if meta := mempool.MetaOf(m); meta.Slot != 0 {
-		w.dest.dec(meta.Slot)
-		meta.Slot = 0
+func (w *worker) unindex(d *pkt.Desc) {
+	if d.Slot != 0 {
+		w.dest.dec(d.Slot)
+		d.Slot = 0
 	}
 }
 
@@ -171,54 +170,72 @@ func (w *worker) flushFree() {
 	}
 }
 
-// processRx classifies and routes one rx burst received on port pidx.
+// processRx classifies and routes one rx burst received on port pidx. Packets for
+// ports this lcore owns are described in w.in and queued with one EnqueueBurst; the
+// others carry their classification in the mbuf metadata to the owner's ring.
 func (w *worker) processRx(pidx, n int, now int64) {
 	r := w.r
 	p := &r.ports[pidx]
 	c := &w.cnt[pidx]
 	burst := w.rx.S()[:n]
+	c.RxPackets += uint64(n)
+	var bytes uint64
 	if p.cfg.Mode == ModeXConnect {
+		out := p.cfg.Peer
+		owner := r.owner[out]
+		k := 0
 		for _, m := range burst {
-			c.RxPackets++
-			c.RxBytes += uint64(mempool.PktLen(m))
-			meta := mempool.MetaOf(m)
-			*meta = mempool.Meta{OutPort: uint16(p.cfg.Peer), InPort: uint16(pidx)}
-			w.dispatch(m, p.cfg.Peer, now)
+			l := mempool.PktLen(m)
+			bytes += uint64(l)
+			d := &w.in[k]
+			d.Mbuf, d.Enq, d.Hash, d.Len = m, now, 0, l
+			d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), uint16(out), 0, 0
+			d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, 0
+			if owner != w.idx {
+				w.handOffData(owner, d, 0)
+				continue
+			}
+			k++
 		}
+		c.RxBytes += bytes
+		w.enqueueBurst(now, k)
 		return
 	}
 	k := 0
-	for i, m := range burst {
-		c.RxPackets++
-		c.RxBytes += uint64(mempool.PktLen(m))
+	for _, m := range burst {
+		l := mempool.PktLen(m)
+		bytes += uint64(l)
 		if mempool.NbSegs(m) != 1 {
 			w.dropMbuf(m, pidx, pkt.DropUnsupported) // jumbo chains are not routed
 			continue
 		}
 		data := mempool.Data(m)
-		etype, _ := packet.EtherType(data)
-		if etype == packet.EtherTypeARP {
+		if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
 			w.handleARP(m, data, pidx, now)
 			continue
 		}
-		if reason := packet.ParseIPv4(data, &w.info); reason != pkt.DropNone {
+		in := &w.info
+		if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
 			w.dropMbuf(m, pidx, reason)
 			continue
 		}
-		in := &w.info
-		meta := mempool.MetaOf(m)
-		*meta = mempool.Meta{Hash: in.Hash, InPort: uint16(pidx), Class: r.dscpClass[in.TOS>>2], ECN: in.TOS & 3,
-			L3: uint8(in.L3), Dst: in.Dst}
+		// Every field is written: w.in is reused burst after burst.
+		d := &w.in[k]
+		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, in.Hash, l
+		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), 0, r.dscpClass[in.TOS>>2], in.TOS&3
+		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, uint8(in.L3)
 		w.ips[k] = in.Dst
-		w.fwd[k] = int32(i)
 		k++
 	}
+	c.RxBytes += bytes
 	if k == 0 {
 		return
 	}
 	lpmLookupBulk(r.lpm, uintptr(w.ipsC), uintptr(w.hopsC), k)
+	kept := 0
 	for j := 0; j < k; j++ {
-		m := burst[w.fwd[j]]
+		d := &w.in[j]
+		m := d.Mbuf
 		hop := w.hops[j]
 		if hop&lpmHit == 0 {
 			w.dropMbuf(m, pidx, pkt.DropNoRoute)
@@ -230,11 +247,12 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			w.handleLocal(m, data, pidx)
 			continue
 		}
+		dst := w.ips[j]
 		mac, ok := nh.mac, nh.static
 		if !ok {
 			target := nh.via
 			if target == 0 {
-				target = w.ips[j]
+				target = dst
 			}
 			if mac, ok = r.neigh.lookup(target); !ok {
 				w.dropMbuf(m, pidx, pkt.DropARPPending)
@@ -244,37 +262,40 @@ func (w *worker) processRx(pidx, n int, now int64) {
 				continue
 			}
 		}
-		l3 := int(mempool.MetaOf(m).L3)
-		if !packet.DecTTL(data, l3) {
+		if !packet.DecTTL(data, int(d.L3)) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
-		out := &r.ports[nh.port]
-		packet.RewriteMACs(data, out.mac, mac)
-		mempool.MetaOf(m).OutPort = uint16(nh.port)
-		w.dispatch(m, nh.port, now)
+		packet.RewriteMACs(data, r.ports[nh.port].mac, mac)
+		d.OutPort = uint16(nh.port)
+		if owner := r.owner[nh.port]; owner != w.idx {
+			w.handOffData(owner, d, dst)
+			continue
+		}
+		d.Slot = w.dest.inc(dst)
+		if kept != j {
+			w.in[kept] = *d
+		}
+		kept++
+	}
+	w.enqueueBurst(now, kept)
+}
+
+// enqueueBurst queues w.in[:k], packets for ports this lcore owns (indexed already
+// when they came through the route path).
+func (w *worker) enqueueBurst(now int64, k int) {
+	if k > 0 {
+		w.arch.EnqueueBurst(now, w.in[:k], w)
 	}
 }
 
-// dispatch queues a routed packet locally when this lcore owns the output port, or
-// hands it to the owner's ring.
-func (w *worker) dispatch(m uintptr, out int, now int64) {
-	owner := w.r.owner[out]
-	if owner == w.idx {
-		w.enqueue(m, now)
-		return
-	}
-	w.handOff(owner, m)
-}
-
-func (w *worker) enqueue(m uintptr, now int64) {
-	meta := mempool.MetaOf(m)
-	// A field, not a local: a pointer passed through the Arch interface escapes, and a
-	// local would be heap-allocated per packet.
-	meta.Slot = w.dest.inc(meta.Dst)
-	w.scratch = pkt.Desc{Mbuf: m, Enq: now, Hash: meta.Hash, Len: mempool.PktLen(m), InPort: meta.InPort,
-		OutPort: meta.OutPort, Class: meta.Class, ECN: meta.ECN}
-	w.arch.Enqueue(now, &w.scratch, w)
+// handOffData writes d's classification (and destination dst) into the mbuf metadata
+// and hands the packet to the owner lcore of its output port.
+func (w *worker) handOffData(owner int, d *pkt.Desc, dst uint32) {
+	meta := mempool.MetaOf(d.Mbuf)
+	*meta = mempool.Meta{Hash: d.Hash, OutPort: d.OutPort, InPort: d.InPort, Class: d.Class, ECN: d.ECN,
+		L3: d.L3, Kind: kindData, Dst: dst}
+	w.handOff(owner, d.Mbuf)
 }
 
 func (w *worker) flushHandoff() {
@@ -314,14 +335,24 @@ func (w *worker) flushOne(owner int) {
 
 // processRing takes packets other lcores routed to ports this lcore owns.
 func (w *worker) processRing(n int, now int64) {
+	k := 0
 	for _, m := range w.ringBuf.S()[:n] {
 		meta := mempool.MetaOf(m)
 		if meta.Kind == kindCtrl {
 			w.queueCtrl(m, int(meta.OutPort))
 			continue
 		}
-		w.enqueue(m, now)
+		d := &w.in[k]
+		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, meta.Hash, mempool.PktLen(m)
+		d.InPort, d.OutPort, d.Class, d.ECN = meta.InPort, meta.OutPort, meta.Class, meta.ECN
+		d.Flags, d.Tier, d.Queue, d.L3 = 0, 0, 0, meta.L3
+		d.Slot = 0
+		if meta.Dst != 0 {
+			d.Slot = w.dest.inc(meta.Dst)
+		}
+		k++
 	}
+	w.enqueueBurst(now, k)
 }
 
 // serveEgress moves packets from the queues through the shaper and delay line to tx.
@@ -331,7 +362,7 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 			bytes := 0
 			for i := range w.descs[:k] {
 				bytes += int(w.descs[i].Len)
-				w.unindex(w.descs[i].Mbuf)
+				w.unindex(&w.descs[i])
 			}
 			e.shaper.Charge(bytes, k)
 			if e.delay == nil {
@@ -365,7 +396,7 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
 		d := &ds[i]
 		m := d.Mbuf
 		if d.Flags&pkt.FlagMarkCE != 0 {
-			if packet.SetCE(mempool.Data(m), int(mempool.MetaOf(m).L3)) {
+			if packet.SetCE(mempool.Data(m), int(d.L3)) {
 				w.cnt[d.InPort].Marks++
 			}
 		}

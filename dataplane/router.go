@@ -328,7 +328,7 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.hopsC = cAlloc(r.burst, 4)
 		w.ips = unsafe.Slice((*uint32)(w.ipsC), r.burst)
 		w.hops = unsafe.Slice((*uint32)(w.hopsC), r.burst)
-		w.fwd = make([]int32, r.burst)
+		w.in = make([]pkt.Desc, r.burst)
 		w.descs = make([]pkt.Desc, r.burst)
 		w.due = make([]pkt.Desc, r.burst)
 		w.cnt = make([]PortCounters, len(r.ports))

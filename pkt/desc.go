@@ -20,6 +20,9 @@ type Desc struct {
 	Flags   Flags   // per-packet marks set by queueing code for the dataplane to apply
 	Tier    uint8   // buffer tier the packet is stored in (0 on-chip/flat, 1 off-chip)
 	Queue   uint32  // index of the queue the packet sits in (set by the queueing code)
+	// Dataplane scratch, carried unchanged by the queueing code:
+	Slot uint16 // the dataplane's destination-index slot + 1 while indexed, 0 otherwise
+	L3   uint8  // offset of the IPv4 header in the frame (for CE marking at transmit)
 }
 
 // Flags are actions the queueing code asks the dataplane to apply before transmit.

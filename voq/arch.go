@@ -18,6 +18,9 @@ type Arch interface {
 	// DropNoRoute when its output port or input port is not part of this Arch). The
 	// *Desc given to sink is valid only during the call.
 	Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
+	// EnqueueBurst is Enqueue of ds[0], ds[1], ... in order, in one call (the
+	// dataplane's per-burst entry point; the descriptors stay the caller's memory).
+	EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink)
 	// Dequeue fills out with up to len(out) packets for output port `port` while
 	// budget > 0 bytes (each packet subtracts its Len; the last may overshoot). AQM
 	// drops at dequeue go to sink; marked packets carry pkt.FlagMarkCE. Returns the
@@ -197,6 +200,9 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 	} else {
 		q := newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
 		q.buf, q.obs = c.Buffer, obs
+		if port >= 0 {
+			q.port = int32(b.led.portIdx[port])
+		}
 		l = q
 	}
 	b.leaves = append(b.leaves, l)

@@ -33,6 +33,18 @@ func newEgress(cfg Config, scheds []sched) *egressArch {
 // Enqueue implements Arch.
 func (a *egressArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	a.pre(now, sink)
+	a.enqueue(now, d, sink)
+}
+
+// EnqueueBurst implements Arch.
+func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
+	a.pre(now, sink)
+	for i := range ds {
+		a.enqueue(now, &ds[i], sink)
+	}
+}
+
+func (a *egressArch) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	p := lookup(a.led.portIdx, d.OutPort)
 	if p < 0 {
 		a.refuseUnrouted(d, sink)
@@ -40,9 +52,7 @@ func (a *egressArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	}
 	c := min(int(d.Class), a.nCls-1)
 	d.Queue = uint32(p*a.nCls + c)
-	cs := &a.sets[p]
-	cs.leaves[c].enqueue(now, d, sink)
-	cs.refresh(c)
+	a.sets[p].enqueue(now, c, d, sink)
 }
 
 // Dequeue implements Arch.
@@ -54,6 +64,14 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 	}
 	p := int(a.led.portIdx[port])
 	op, cs := &a.ports[p], &a.sets[p]
+	if a.nCls == 1 && op.limited == 0 {
+		if q := cs.qs[0]; q != nil {
+			// One plain queue and nothing to schedule: take a burst from it directly.
+			n, _ := q.dequeueBurst(now, out, budget, sink)
+			cs.refresh(0)
+			return n
+		}
+	}
 	elig := op.eligible(now)
 	n := 0
 	for n < len(out) && budget > 0 {

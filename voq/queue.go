@@ -64,6 +64,7 @@ type queue struct {
 	pol      aqm.Policy
 	class    uint8
 	idx      int32
+	port     int32 // local output port of every packet in it; -1 for an input FIFO
 	led      *ledger
 	buf      Buffer       // the Arch's buffer model, nil when none
 	obs      DropObserver // buf as a DropObserver, nil when it is not one
@@ -73,7 +74,7 @@ type queue struct {
 var _ leaf = (*queue)(nil)
 
 func newQueue(idx int, class uint8, led *ledger, pkts, bytes int, headDrop bool, f Factory) *queue {
-	q := &queue{idx: int32(idx), class: class, led: led, headDrop: headDrop}
+	q := &queue{idx: int32(idx), class: class, led: led, headDrop: headDrop, port: -1}
 	_ = q.setLimit(pkts, bytes) // validated by the caller
 	q.setPolicy(f)
 	return q
@@ -116,9 +117,33 @@ func (q *queue) setPolicy(f Factory) {
 
 func (q *queue) full(l int) bool { return q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes }
 
+// portStats returns the counters of d's output port (marked changed): the queue's own
+// port, or d's for an input FIFO.
+func (q *queue) portStats(d *pkt.Desc) *QueueStats {
+	if q.port >= 0 {
+		return q.led.portAt(q.port)
+	}
+	return q.led.port(d)
+}
+
 func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	ps := q.led.arrive(q.idx, d)
+	q.led.touchQ(q.idx)
+	ps := q.portStats(d)
+	ps.Arrivals++
 	q.st.Arrivals++
+	l := int(d.Len)
+	if q.pol == nil && q.buf == nil && q.st.Pkts < q.maxPkts && q.st.Bytes+l <= q.maxBytes {
+		// The common case, no decision to take: store it.
+		q.ring[(q.head+q.st.Pkts)&q.mask] = *d
+		q.st.admit(l)
+		ps.admit(l)
+		return
+	}
+	q.enqueueSlow(now, d, l, ps, sink)
+}
+
+// enqueueSlow is enqueue with an AQM, a buffer model or a full queue.
+func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
 	if q.pol != nil {
 		switch q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}) {
 		case aqm.Drop:
@@ -133,7 +158,6 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 			d.Flags |= pkt.FlagMarkCE
 		}
 	}
-	l := int(d.Len)
 	if q.full(l) {
 		if !q.headDrop || l > q.maxBytes {
 			q.refuse(now, ps, d, pkt.DropTail, sink)
@@ -219,7 +243,7 @@ func (q *queue) dropHead(now int64, r pkt.DropReason, sink pkt.DropSink) {
 	l := int(h.Len)
 	q.head = (q.head + 1) & q.mask
 	q.st.remove(l)
-	ps := q.led.port(h)
+	ps := q.portStats(h)
 	ps.remove(l)
 	countDrop(&q.st, ps, r)
 	q.led.touchQ(q.idx)
@@ -251,7 +275,7 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		l := int(out.Len)
 		q.head = (q.head + 1) & q.mask
 		q.st.remove(l)
-		ps := q.led.port(out)
+		ps := q.portStats(out)
 		ps.remove(l)
 		q.led.touchQ(q.idx)
 		if deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
@@ -259,6 +283,38 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		}
 	}
 	return false
+}
+
+// dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
+// and the budget left: dequeueFor in a loop for a queue with an output port of its own
+// (not an input FIFO), with the per-call bookkeeping done once.
+func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
+	if q.st.Pkts == 0 {
+		return 0, budget
+	}
+	q.led.touchQ(q.idx)
+	ps := q.led.portAt(q.port)
+	n := 0
+	for n < len(out) && budget > 0 && q.st.Pkts > 0 {
+		o := &out[n]
+		*o = q.ring[q.head]
+		l := int(o.Len)
+		q.head = (q.head + 1) & q.mask
+		q.st.remove(l)
+		ps.remove(l)
+		if q.pol == nil && q.buf == nil {
+			// deliverPopped without a decision to take
+			so := now - o.Enq
+			marked := o.Flags&pkt.FlagMarkCE != 0
+			q.st.deliver(l, so, marked)
+			ps.deliver(l, so, marked)
+		} else if !deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, o, sink) {
+			continue
+		}
+		budget -= l
+		n++
+	}
+	return n, budget
 }
 
 func (q *queue) depth() int { return q.st.Pkts }

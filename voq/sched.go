@@ -144,6 +144,7 @@ func (p *outPort) eligible(now int64) uint8 {
 // of one (input, output) pair of VOQs.
 type classSet struct {
 	leaves   []leaf
+	qs       []*queue // leaves[c] when it is a plain queue, else nil
 	nonEmpty uint8 // classes holding packets
 	drr      drr   // unused for strict priority
 	parent   *uint64
@@ -151,18 +152,44 @@ type classSet struct {
 }
 
 func newClassSet(leaves []leaf, p *outPort, parent *uint64, bit uint64) classSet {
-	cs := classSet{leaves: leaves, parent: parent, bit: bit}
+	cs := classSet{leaves: leaves, parent: parent, bit: bit, qs: make([]*queue, len(leaves))}
+	for c, l := range leaves {
+		cs.qs[c], _ = l.(*queue)
+	}
 	if !p.sp {
 		cs.drr = newDRR(p.quantum)
 	}
 	return cs
 }
 
+// enqueue offers d to class c.
+func (cs *classSet) enqueue(now int64, c int, d *pkt.Desc, sink pkt.DropSink) {
+	if q := cs.qs[c]; q != nil {
+		q.enqueue(now, d, sink)
+		cs.note(c, q.st.Pkts)
+		return
+	}
+	l := cs.leaves[c]
+	l.enqueue(now, d, sink)
+	cs.note(c, l.depth())
+}
+
 // refresh updates the non-empty bits after class c changed and reports whether the
 // whole set is empty.
 func (cs *classSet) refresh(c int) bool {
+	if q := cs.qs[c]; q != nil {
+		return cs.note(c, q.st.Pkts)
+	}
+	return cs.note(c, cs.leaves[c].depth())
+}
+
+// note is refresh with class c's depth known.
+func (cs *classSet) note(c, depth int) bool {
 	b := uint8(1) << c
-	if cs.leaves[c].depth() > 0 {
+	if depth > 0 && cs.nonEmpty&b != 0 {
+		return false // nothing changes: the set and its parent bit are already marked
+	}
+	if depth > 0 {
 		cs.nonEmpty |= b
 	} else if cs.nonEmpty&b != 0 {
 		cs.nonEmpty &^= b

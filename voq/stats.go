@@ -223,6 +223,15 @@ func (l *ledger) port(d *pkt.Desc) *QueueStats {
 	return &l.ports[p]
 }
 
+// portAt returns the counters of local output port p and marks them changed.
+func (l *ledger) portAt(p int32) *QueueStats {
+	if !l.pDirty[p] {
+		l.pDirty[p] = true
+		l.pList = append(l.pList, p)
+	}
+	return &l.ports[p]
+}
+
 // arrive counts an offered packet in queue q and its port, returning the port counters.
 func (l *ledger) arrive(q int32, d *pkt.Desc) *QueueStats {
 	l.touchQ(q)

@@ -60,6 +60,18 @@ func newVOQ(cfg Config, scheds []sched) *voqArch {
 // Enqueue implements Arch.
 func (a *voqArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	a.pre(now, sink)
+	a.enqueue(now, d, sink)
+}
+
+// EnqueueBurst implements Arch.
+func (a *voqArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
+	a.pre(now, sink)
+	for i := range ds {
+		a.enqueue(now, &ds[i], sink)
+	}
+}
+
+func (a *voqArch) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	o := lookup(a.led.portIdx, d.OutPort)
 	i := lookup(a.led.inIdx, d.InPort)
 	if o < 0 || i < 0 {
@@ -69,9 +81,7 @@ func (a *voqArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	c := min(int(d.Class), a.nCls-1)
 	s := o*a.nIn + i
 	d.Queue = uint32(s*a.nCls + c)
-	cs := &a.sets[s]
-	cs.leaves[c].enqueue(now, d, sink)
-	cs.refresh(c)
+	a.sets[s].enqueue(now, c, d, sink)
 }
 
 // active returns the inputs with an eligible class holding packets for output o.
