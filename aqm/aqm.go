@@ -47,6 +47,13 @@ type Policy interface {
 	Snapshot() State
 }
 
+// DequeueOnly is implemented by policies whose Enqueue always returns Pass and keeps
+// no state (CoDel, None): a queue may then skip the enqueue call. DequeueOnly reports
+// whether that holds for this instance.
+type DequeueOnly interface {
+	DequeueOnly() bool
+}
+
 // State is a read-only view of a policy's internals, for the control plane.
 type State struct {
 	Kind     Kind

@@ -156,6 +156,9 @@ func (c *CoDel) SetConfig(cfg CoDelConfig) {
 // Enqueue always passes: CoDel acts on the sojourn time, known only at dequeue.
 func (c *CoDel) Enqueue(now int64, p Packet, q Backlog) Verdict { return Pass }
 
+// DequeueOnly implements DequeueOnly: CoDel's Enqueue is a constant Pass.
+func (c *CoDel) DequeueOnly() bool { return true }
+
 // Dequeue decides for the packet just removed from the head; q is what remains.
 // After Drop the queue must remove the next head and call Dequeue again with the same
 // now: together those calls are one RFC dequeue(), which may drop several packets.

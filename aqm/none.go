@@ -13,6 +13,9 @@ func NewNone() *None { return &None{} }
 // Enqueue always passes.
 func (*None) Enqueue(now int64, p Packet, q Backlog) Verdict { return Pass }
 
+// DequeueOnly implements DequeueOnly.
+func (*None) DequeueOnly() bool { return true }
+
 // Dequeue always passes.
 func (*None) Dequeue(now int64, p Packet, q Backlog) Verdict { return Pass }
 

@@ -36,11 +36,35 @@ func (a *egressArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	a.enqueue(now, d, sink)
 }
 
-// EnqueueBurst implements Arch.
+// EnqueueBurst implements Arch. Consecutive packets for the same queue go in as one
+// run (one bookkeeping step for a plain queue).
 func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 	a.pre(now, sink)
-	for i := range ds {
-		a.enqueue(now, &ds[i], sink)
+	for i := 0; i < len(ds); {
+		d := &ds[i]
+		p := lookup(a.led.portIdx, d.OutPort)
+		if p < 0 {
+			a.refuseUnrouted(d, sink)
+			i++
+			continue
+		}
+		c := min(int(d.Class), a.nCls-1)
+		j := i + 1
+		for j < len(ds) && ds[j].OutPort == d.OutPort && min(int(ds[j].Class), a.nCls-1) == c {
+			j++
+		}
+		cs := &a.sets[p]
+		qi := uint32(p*a.nCls + c)
+		if q := cs.qs[c]; q != nil {
+			q.enqueueRun(now, ds[i:j], qi, sink)
+			cs.note(c, q.st.Pkts)
+		} else {
+			for k := i; k < j; k++ {
+				ds[k].Queue = qi
+				cs.enqueue(now, c, &ds[k], sink)
+			}
+		}
+		i = j
 	}
 }
 

@@ -28,6 +28,9 @@ func bucketOf(ns int64) int {
 
 func (h *Histogram) add(ns int64) { h.Buckets[bucketOf(ns)]++ }
 
+// addN counts n samples of ns.
+func (h *Histogram) addN(ns int64, n int) { h.Buckets[bucketOf(ns)] += uint64(n) }
+
 // BucketBounds returns bucket k's range [lo, hi) in ns; hi is -1 for the open last bucket.
 func BucketBounds(k int) (lo, hi int64) {
 	if k <= 0 {

@@ -62,6 +62,7 @@ type queue struct {
 	maxBytes int // byte limit, MaxInt when unset
 	headDrop bool
 	pol      aqm.Policy
+	enqPass  bool // pol takes no decision at enqueue (none, or aqm.DequeueOnly)
 	class    uint8
 	idx      int32
 	port     int32 // local output port of every packet in it; -1 for an input FIFO
@@ -113,6 +114,10 @@ func (q *queue) setPolicy(f Factory) {
 	if f != nil {
 		q.pol = f(int(q.idx), q.class)
 	}
+	q.enqPass = q.pol == nil
+	if d, ok := q.pol.(aqm.DequeueOnly); ok {
+		q.enqPass = d.DequeueOnly()
+	}
 }
 
 func (q *queue) full(l int) bool { return q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes }
@@ -132,7 +137,7 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	ps.Arrivals++
 	q.st.Arrivals++
 	l := int(d.Len)
-	if q.pol == nil && q.buf == nil && q.st.Pkts < q.maxPkts && q.st.Bytes+l <= q.maxBytes {
+	if q.enqPass && q.buf == nil && q.st.Pkts < q.maxPkts && q.st.Bytes+l <= q.maxBytes {
 		// The common case, no decision to take: store it.
 		q.ring[(q.head+q.st.Pkts)&q.mask] = *d
 		q.st.admit(l)
@@ -144,7 +149,7 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 
 // enqueueSlow is enqueue with an AQM, a buffer model or a full queue.
 func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
-	if q.pol != nil {
+	if !q.enqPass {
 		switch q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}) {
 		case aqm.Drop:
 			q.refuse(now, ps, d, pkt.DropAQM, sink)
@@ -285,9 +290,47 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 	return false
 }
 
+// enqueueRun offers run, packets for this queue (each gets Queue = qi), as enqueue
+// would one by one. Without an enqueue-time AQM decision, a buffer model or head-drop,
+// and for a queue with an output port of its own, the counters are updated once for
+// the whole run.
+func (q *queue) enqueueRun(now int64, run []pkt.Desc, qi uint32, sink pkt.DropSink) {
+	if !q.enqPass || q.buf != nil || q.headDrop || q.port < 0 {
+		for i := range run {
+			run[i].Queue = qi
+			q.enqueue(now, &run[i], sink)
+		}
+		return
+	}
+	q.led.touchQ(q.idx)
+	ps := q.led.portAt(q.port)
+	pk, by, tail := q.st.Pkts, q.st.Bytes, q.head+q.st.Pkts
+	for i := range run {
+		d := &run[i]
+		d.Queue = qi
+		l := int(d.Len)
+		if pk >= q.maxPkts || by+l > q.maxBytes {
+			countDrop(&q.st, ps, pkt.DropTail)
+			sink.Drop(d, pkt.DropTail)
+			continue
+		}
+		q.ring[tail&q.mask] = *d
+		tail++
+		pk++
+		by += l
+	}
+	n, b := pk-q.st.Pkts, by-q.st.Bytes
+	q.st.Arrivals += uint64(len(run))
+	ps.Arrivals += uint64(len(run))
+	q.st.admitN(n, b)
+	ps.admitN(n, b)
+}
+
 // dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
 // and the budget left: dequeueFor in a loop for a queue with an output port of its own
-// (not an input FIFO), with the per-call bookkeeping done once.
+// (not an input FIFO), with the per-call bookkeeping done once. Without a buffer model
+// the counters are updated once per call and the sojourn histogram once per run of
+// packets enqueued at the same time.
 func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
 	if q.st.Pkts == 0 {
 		return 0, budget
@@ -295,6 +338,56 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
 	n := 0
+	if q.buf == nil {
+		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
+		db, marks := 0, 0
+		runEnq, runN := int64(0), 0
+		pol := q.pol
+		for n < len(out) && budget > 0 && pk > 0 {
+			o := &out[n]
+			*o = q.ring[head]
+			head = (head + 1) & q.mask
+			pk--
+			l := int(o.Len)
+			by -= l
+			if pol != nil {
+				// deliverPopped's decision, with the backlog left after the removal
+				v := pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by})
+				if v == aqm.Drop || (v == aqm.Mark && !o.ECT()) {
+					countDrop(&q.st, ps, pkt.DropAQM)
+					sink.Drop(o, pkt.DropAQM)
+					continue
+				}
+				if v == aqm.Mark {
+					o.Flags |= pkt.FlagMarkCE
+				}
+			}
+			db += l
+			budget -= l
+			n++
+			if o.Flags&pkt.FlagMarkCE != 0 {
+				marks++
+			}
+			if o.Enq != runEnq {
+				if runN > 0 {
+					q.st.Sojourn.addN(now-runEnq, runN)
+					ps.Sojourn.addN(now-runEnq, runN)
+				}
+				runEnq, runN = o.Enq, 0
+			}
+			runN++
+		}
+		if runN > 0 {
+			q.st.Sojourn.addN(now-runEnq, runN)
+			ps.Sojourn.addN(now-runEnq, runN)
+		}
+		ps.Pkts -= q.st.Pkts - pk
+		ps.Bytes -= q.st.Bytes - by
+		q.head, q.st.Pkts, q.st.Bytes = head, pk, by
+		q.st.delivered(n, db, marks)
+		ps.delivered(n, db, marks)
+		return n, budget
+	}
 	for n < len(out) && budget > 0 && q.st.Pkts > 0 {
 		o := &out[n]
 		*o = q.ring[q.head]
@@ -302,13 +395,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		q.head = (q.head + 1) & q.mask
 		q.st.remove(l)
 		ps.remove(l)
-		if q.pol == nil && q.buf == nil {
-			// deliverPopped without a decision to take
-			so := now - o.Enq
-			marked := o.Flags&pkt.FlagMarkCE != 0
-			q.st.deliver(l, so, marked)
-			ps.deliver(l, so, marked)
-		} else if !deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, o, sink) {
+		if !deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, o, sink) {
 			continue
 		}
 		budget -= l

@@ -145,8 +145,8 @@ func (p *outPort) eligible(now int64) uint8 {
 type classSet struct {
 	leaves   []leaf
 	qs       []*queue // leaves[c] when it is a plain queue, else nil
-	nonEmpty uint8 // classes holding packets
-	drr      drr   // unused for strict priority
+	nonEmpty uint8    // classes holding packets
+	drr      drr      // unused for strict priority
 	parent   *uint64
 	bit      uint64 // this set's bit in *parent (the output's mask of non-empty inputs)
 }

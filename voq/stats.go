@@ -45,6 +45,27 @@ func (s *QueueStats) admit(l int) {
 	}
 }
 
+// admitN is admit for n packets of b bytes in all.
+func (s *QueueStats) admitN(n, b int) {
+	s.Enqueued += uint64(n)
+	s.Pkts += n
+	s.Bytes += b
+	if s.Pkts > s.PeakPkts {
+		s.PeakPkts = s.Pkts
+	}
+	if s.Bytes > s.PeakBytes {
+		s.PeakBytes = s.Bytes
+	}
+}
+
+// delivered is deliver for n packets of b bytes in all, m of them marked, already
+// removed (their sojourns are added to the histogram by the caller).
+func (s *QueueStats) delivered(n, b, m int) {
+	s.Dequeued += uint64(n)
+	s.DequeuedBytes += uint64(b)
+	s.Marks += uint64(m)
+}
+
 func (s *QueueStats) remove(l int) {
 	s.Pkts--
 	s.Bytes -= l

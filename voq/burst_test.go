@@ -1,0 +1,112 @@
+package voq
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBurstPathsMatchPerPacket drives the same random traffic through two egress
+// archs: one with a single class, where EnqueueBurst takes whole runs and Dequeue takes
+// the burst path of the plain queue, and one with two classes (every packet in class
+// 0), where each packet goes through Enqueue and the scheduler's per-packet dequeue.
+// Deliveries, drops and every counter must be identical.
+func TestBurstPathsMatchPerPacket(t *testing.T) {
+	codel := func(int, uint8) aqm.Policy {
+		cfg, err := aqm.NewCoDelConfig(aqm.CoDelParams{ECN: true})
+		require.NoError(t, err)
+		return aqm.NewCoDel(cfg)
+	}
+	markEvery := func(int, uint8) aqm.Policy { return &everyNth{n: 5, verdict: aqm.Mark} }
+	dropEvery := func(int, uint8) aqm.Policy { return &everyNth{n: 7, verdict: aqm.Drop} }
+	for _, c := range []struct {
+		name   string
+		f      Factory
+		pkts   int
+		bytes  int
+		budget int // per port and round (arrivals average about 6 kB per port)
+	}{
+		{"tail-pkts", nil, 48, 0, 12000},
+		{"tail-bytes", nil, 0, 20000, 12000},
+		{"codel", codel, 1000, 0, 9000}, // overloaded: a standing queue builds
+		{"mark", markEvery, 64, 0, 12000},
+		{"drop", dropEvery, 64, 0, 12000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mkCfg := func(classes int) Config {
+				return Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: classes,
+					LimitPkts: c.pkts, LimitBytes: c.bytes, AQM: c.f}
+			}
+			fast, ref := mustNew(t, mkCfg(1)), mustNew(t, mkCfg(2))
+			fs, rs := &recSink{keep: true}, &recSink{keep: true}
+			rng := rand.New(rand.NewPCG(7, 9))
+			var now int64
+			id := 0
+			burst, copyB := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+			fo, ro := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+			delivered := 0
+			for round := 0; round < 3000; round++ {
+				now += int64(rng.IntN(2_000_000))
+				n := rng.IntN(33)
+				for i := range burst[:n] {
+					id++
+					burst[i] = pkt.Desc{Mbuf: uintptr(id), Enq: now, Len: uint32(64 + rng.IntN(1451)),
+						InPort: uint16([]int{0, 3}[rng.IntN(2)]), OutPort: uint16(1 + rng.IntN(2)), ECN: uint8(rng.IntN(3))}
+					if rng.IntN(50) == 0 {
+						burst[i].OutPort = 9 // not routed by this arch
+					}
+				}
+				copy(copyB, burst[:n])
+				fast.EnqueueBurst(now, burst[:n], fs)
+				for i := range copyB[:n] {
+					ref.Enqueue(now, &copyB[i], rs)
+				}
+				for port := 1; port <= 2; port++ {
+					budget, m := rng.IntN(c.budget), rng.IntN(33)
+					k := fast.Dequeue(now, port, fo[:m], budget, fs)
+					require.Equal(t, k, ref.Dequeue(now, port, ro[:m], budget, rs), "round %d port %d", round, port)
+					for i := range fo[:k] {
+						f, r := fo[i], ro[i]
+						require.Equal(t, [3]uint64{uint64(r.Mbuf), uint64(r.Flags), uint64(r.Len)},
+							[3]uint64{uint64(f.Mbuf), uint64(f.Flags), uint64(f.Len)}, "round %d port %d packet %d", round, port, i)
+					}
+					delivered += k
+				}
+			}
+			fast.Drain(fs)
+			ref.Drain(rs)
+			require.Equal(t, len(rs.got), len(fs.got))
+			for i := range rs.got {
+				// Tier holds the drop reason (recSink)
+				require.Equal(t, [2]uint64{uint64(rs.got[i].Mbuf), uint64(rs.got[i].Tier)},
+					[2]uint64{uint64(fs.got[i].Mbuf), uint64(fs.got[i].Tier)}, "drop %d", i)
+			}
+			fast.Publish()
+			ref.Publish()
+			var fsn, rsn ArchSnapshot
+			fast.Snapshot(&fsn)
+			ref.Snapshot(&rsn)
+			require.Equal(t, rsn.Unrouted, fsn.Unrouted)
+			require.Equal(t, rsn.Ports, fsn.Ports)
+			for p := range fsn.Ports {
+				fq, rq := fsn.Queues[p], rsn.Queues[2*p]
+				require.Equal(t, rq.QueueStats, fq.QueueStats, "queue of port %d", p)
+				require.Equal(t, rq.AQM, fq.AQM)
+			}
+			// The traffic exercised what it is meant to.
+			require.Greater(t, delivered, 10000)
+			require.Positive(t, fsn.Ports[0].Drops[pkt.DropShutdown]+fsn.Ports[1].Drops[pkt.DropShutdown])
+			switch c.name {
+			case "tail-pkts", "tail-bytes":
+				require.Positive(t, fsn.Ports[0].Drops[pkt.DropTail])
+			case "mark", "codel":
+				require.Positive(t, fsn.Ports[0].Marks)
+			case "drop":
+				require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM])
+			}
+		})
+	}
+}
