@@ -36,6 +36,7 @@ type worker struct {
 	in          []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 
 	info packet.IPv4Info
+	macs [12]byte // Ethernet rewrite for a next hop resolved by ARP
 
 	free  *mempool.Burst // drops to free in bulk
 	nfree int
@@ -210,21 +211,27 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		data := mempool.Data(m)
-		if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
-			w.handleARP(m, data, pidx, now)
-			continue
-		}
-		in := &w.info
-		if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
-			w.dropMbuf(m, pidx, reason)
-			continue
+		dst, hash, tos, ok := packet.RouteFields(data)
+		l3 := uint8(packet.EthHdrLen)
+		if !ok {
+			// Not the plain shape: ARP, a tag, options, or something to drop.
+			if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
+				w.handleARP(m, data, pidx, now)
+				continue
+			}
+			in := &w.info
+			if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
+				w.dropMbuf(m, pidx, reason)
+				continue
+			}
+			dst, hash, tos, l3 = in.Dst, in.Hash, in.TOS, uint8(in.L3)
 		}
 		// Every field is written: w.in is reused burst after burst.
 		d := &w.in[k]
-		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, in.Hash, l
-		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), 0, r.dscpClass[in.TOS>>2], in.TOS&3
-		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, uint8(in.L3)
-		w.ips[k] = in.Dst
+		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
+		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), 0, r.dscpClass[tos>>2], tos&3
+		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, l3
+		w.ips[k] = dst
 		k++
 	}
 	c.RxBytes += bytes
@@ -248,25 +255,28 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		dst := w.ips[j]
-		mac, ok := nh.mac, nh.static
-		if !ok {
+		macs := &nh.macs
+		if !nh.static {
 			target := nh.via
 			if target == 0 {
 				target = dst
 			}
-			if mac, ok = r.neigh.lookup(target); !ok {
+			mac, ok := r.neigh.lookup(target)
+			if !ok {
 				w.dropMbuf(m, pidx, pkt.DropARPPending)
 				if r.neigh.shouldRequest(target, now, arpInterval) {
 					w.sendARPRequest(nh.port, target)
 				}
 				continue
 			}
+			macs = &w.macs
+			copy(macs[:6], mac[:])
+			copy(macs[6:], r.ports[nh.port].mac[:])
 		}
-		if !packet.DecTTL(data, int(d.L3)) {
+		if !packet.ForwardIPv4(data, int(d.L3), macs) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
-		packet.RewriteMACs(data, r.ports[nh.port].mac, mac)
 		d.OutPort = uint16(nh.port)
 		if owner := r.owner[nh.port]; owner != w.idx {
 			w.handOffData(owner, d, dst)

@@ -66,7 +66,8 @@ type portState struct {
 type nexthop struct {
 	port   int
 	via    uint32  // next-hop IP, 0 for directly connected (resolve the destination)
-	mac    [6]byte // static MAC when static
+	mac    [6]byte  // static MAC when static
+	macs   [12]byte // when static: the Ethernet rewrite, mac then the port's own
 	static bool
 	local  bool // addressed to the router itself
 }
@@ -263,6 +264,8 @@ func (r *Router) addRouteLocked(rt Route) error {
 		return fmt.Errorf("route %s: next-hop table full (%d)", rt.Prefix, maxNexthops)
 	}
 	nh := nexthop{port: rt.Port, mac: rt.MAC, static: rt.MAC != [6]byte{}}
+	copy(nh.macs[:6], rt.MAC[:])
+	copy(nh.macs[6:], r.ports[rt.Port].mac[:])
 	if rt.Via.IsValid() {
 		nh.via = ip4(rt.Via)
 	}

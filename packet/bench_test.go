@@ -192,3 +192,29 @@ func BenchmarkARPReply(b *testing.B) {
 		sinkInt = BuildARPReplyInPlace(w, ourMAC, ip)
 	}
 }
+
+var sinkU8 uint8
+
+// BenchmarkRouteFields is the dataplane's fast parse (compare BenchmarkParseIPv4).
+func BenchmarkRouteFields(b *testing.B) {
+	f := testpkt.TCP("10.0.0.2", "10.2.0.10", 1234, 5001, 64, 0, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		d, h, t, ok := RouteFields(f)
+		sinkU32, sinkBool, sinkU8 = d^h, ok, t
+	}
+}
+
+// BenchmarkForwardFast is BenchmarkForward's work on the dataplane's fast path:
+// RouteFields + ForwardIPv4.
+func BenchmarkForwardFast(b *testing.B) {
+	ring := newFrameRing(testpkt.UDP("10.0.0.2", "10.2.0.10", 1234, 5001, 64, 0, 22), 256)
+	macs := [12]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		f := ring.next()
+		if _, _, _, ok := RouteFields(f); !ok || !ForwardIPv4(f, EthHdrLen, &macs) {
+			b.Fatal("not forwardable")
+		}
+	}
+}

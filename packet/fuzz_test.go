@@ -94,3 +94,47 @@ func FuzzParseIPv4(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRouteFields checks the fast path against ParseIPv4 on arbitrary frames: whatever
+// RouteFields accepts, ParseIPv4 accepts with the same destination, hash and TOS at
+// L3 14; and ForwardIPv4 equals DecTTL plus RewriteMACs.
+func FuzzRouteFields(f *testing.F) {
+	udp := testpkt.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, ECNECT0, 30)
+	f.Add(udp)
+	f.Add(testpkt.TCP("10.0.0.2", "10.2.0.10", 1, 2, 2, 0, 100))
+	f.Add(testpkt.Options{VLAN: 3}.TCP("10.0.0.2", "10.2.0.10", 1, 2, 2, 0, 100))
+	f.Add(testpkt.ICMPEcho("10.0.0.2", "10.0.0.1", 1, 2, 1, 0))
+	f.Add(testpkt.BadChecksum(udp))
+	f.Add(testpkt.BadTotalLen(udp, 21))
+	f.Add(testpkt.Truncated(udp, 34))
+	f.Add(testpkt.NonIPv4(4))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, frame []byte) { checkRouteFields(t, frame) })
+}
+
+var testMACs = [12]byte{2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 9, 9}
+
+func checkRouteFields(t *testing.T, frame []byte) {
+	t.Helper()
+	dst, hash, tos, ok := RouteFields(frame)
+	var p IPv4Info
+	reason := ParseIPv4(frame, &p)
+	if !ok {
+		return
+	}
+	if reason != pkt.DropNone || p.L3 != EthHdrLen || p.Dst != dst || p.Hash != hash || p.TOS != tos {
+		t.Fatalf("RouteFields accepted (dst %#x hash %#x tos %#x) but ParseIPv4 says %v %+v", dst, hash, tos, reason, p)
+	}
+	a, b := append([]byte(nil), frame...), append([]byte(nil), frame...)
+	okA := ForwardIPv4(a, p.L3, &testMACs)
+	okB := DecTTL(b, p.L3)
+	if okB {
+		var src, dstMAC [6]byte
+		copy(dstMAC[:], testMACs[:6])
+		copy(src[:], testMACs[6:])
+		RewriteMACs(b, src, dstMAC)
+	}
+	if okA != okB || string(a) != string(b) {
+		t.Fatalf("ForwardIPv4 (%v) %x differs from DecTTL+RewriteMACs (%v) %x", okA, a, okB, b)
+	}
+}

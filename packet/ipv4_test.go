@@ -409,3 +409,42 @@ func recomputed(h []byte) uint16 {
 	c[10], c[11] = 0, 0
 	return testpkt.InetChecksum(c)
 }
+
+// TestRouteFieldsAgrees runs the fast path over the sample traffic (valid UDP/TCP with
+// every TOS and TTL, and each kind of bad frame): it accepts the plain valid ones and
+// agrees with ParseIPv4 (checkRouteFields), and refuses every frame ParseIPv4 drops.
+func TestRouteFieldsAgrees(t *testing.T) {
+	accepted := 0
+	frames, _ := testpkt.Sample(4000, 5)
+	for _, frame := range frames {
+		checkRouteFields(t, frame)
+		var p IPv4Info
+		_, _, _, ok := RouteFields(frame)
+		if ParseIPv4(frame, &p) != pkt.DropNone {
+			require.False(t, ok)
+		} else if p.L3 == EthHdrLen && p.HdrLen == IPv4MinLen {
+			require.True(t, ok, "a plain valid frame must take the fast path: %+v", p)
+			accepted++
+		}
+	}
+	require.Greater(t, accepted, 1000)
+
+	// Fragment and flag bits decide whether the ports enter the hash; protocols
+	// without ports; options (slow path).
+	for _, frag := range []uint16{0, 0x4000, 0x8000, 0x2000, 0x0001, 0x1fff, 0x6000, 0xc000} {
+		for _, f := range [][]byte{
+			testpkt.UDP("10.0.0.2", "10.2.0.10", 1234, 5001, 64, 0, 30),
+			testpkt.TCP("10.0.0.2", "10.2.0.10", 1234, 5001, 64, 0, 30),
+			testpkt.ICMPEcho("10.0.0.2", "10.2.0.10", 1, 2, 64, 8),
+		} {
+			binary.BigEndian.PutUint16(f[20:22], frag)
+			SetHeaderChecksum(f[14:34])
+			_, _, _, ok := RouteFields(f)
+			require.True(t, ok, "frag %#x", frag)
+			checkRouteFields(t, f)
+		}
+	}
+	opt := testpkt.Options{IPOptions: []layers.IPv4Option{{OptionType: 1}, {OptionType: 0}}}.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, 0, 30)
+	_, _, _, ok := RouteFields(opt)
+	require.False(t, ok, "options take the slow path")
+}
