@@ -47,10 +47,10 @@ type worker struct {
 
 	ctrl []*outBuf // per port: control frames to send directly (replies, ARP)
 
-	arch    Arch
-	egress  []*egressPort // ports whose egress this lcore owns
-	descs   []pkt.Desc
-	due     []pkt.Desc
+	arch   Arch
+	egress []*egressPort // ports whose egress this lcore owns
+	descs  []pkt.Desc
+	due    []pkt.Desc
 
 	mbox mailbox    // live changes for this lcore
 	dest *destIndex // queued packets per destination (owner of queues only)

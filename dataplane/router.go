@@ -65,7 +65,7 @@ type portState struct {
 
 type nexthop struct {
 	port   int
-	via    uint32  // next-hop IP, 0 for directly connected (resolve the destination)
+	via    uint32   // next-hop IP, 0 for directly connected (resolve the destination)
 	mac    [6]byte  // static MAC when static
 	macs   [12]byte // when static: the Ethernet rewrite, mac then the port's own
 	static bool
