@@ -102,8 +102,14 @@ func (x *destIndex) publish() {
 	}
 	x.seq.Add(1)
 	for _, s := range x.dlist {
-		x.pkeys[s].Store(x.keys[s])
-		x.pcount[s].Store(x.counts[s])
+		// Loads are plain moves, stores are not: store only what changed (a busy
+		// destination often drains back to the count last published).
+		if x.pkeys[s].Load() != x.keys[s] {
+			x.pkeys[s].Store(x.keys[s])
+		}
+		if x.pcount[s].Load() != x.counts[s] {
+			x.pcount[s].Store(x.counts[s])
+		}
 		x.dirty[s] = false
 	}
 	x.dlist = x.dlist[:0]

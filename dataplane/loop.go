@@ -210,10 +210,11 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			w.dropMbuf(m, pidx, pkt.DropUnsupported) // jumbo chains are not routed
 			continue
 		}
-		data := mempool.Data(m)
+		data := mempool.Frame(m)
 		dst, hash, tos, ok := packet.RouteFields(data)
 		l3 := uint8(packet.EthHdrLen)
 		if !ok {
+			data = mempool.Data(m) // with its tailroom: replies are built in place
 			// Not the plain shape: ARP, a tag, options, or something to drop.
 			if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
 				w.handleARP(m, data, pidx, now)
@@ -249,9 +250,8 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		nh := &r.nexthops[hop&0xFFFFFF]
-		data := mempool.Data(m)
 		if nh.local {
-			w.handleLocal(m, data, pidx)
+			w.handleLocal(m, mempool.Data(m), pidx)
 			continue
 		}
 		dst := w.ips[j]
@@ -273,7 +273,7 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			copy(macs[:6], mac[:])
 			copy(macs[6:], r.ports[nh.port].mac[:])
 		}
-		if !packet.ForwardIPv4(data, int(d.L3), macs) {
+		if !packet.ForwardIPv4(mempool.Frame(m), int(d.L3), macs) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
@@ -400,29 +400,33 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 // transmit applies CE marks and sends one burst (one cgo call); what the device
 // refuses is freed by the same call and counted as tx_full.
 func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
-	arr := e.tx.S()
+	arr := e.tx.S()[:len(ds)]
 	var bytes uint64
 	for i := range ds {
 		d := &ds[i]
-		m := d.Mbuf
 		if d.Flags&pkt.FlagMarkCE != 0 {
-			if packet.SetCE(mempool.Data(m), int(d.L3)) {
+			if packet.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
 				w.cnt[d.InPort].Marks++
 			}
 		}
-		arr[i] = m
+		arr[i] = d.Mbuf
 		bytes += uint64(d.Len)
 	}
 	sent := txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds))
 	c := &w.cnt[e.pidx]
 	c.TxPackets += uint64(sent)
-	for i := range ds {
-		if i < sent {
-			w.cnt[ds[i].InPort].Fwd++
-		} else {
-			w.cnt[ds[i].InPort].Drops[pkt.DropTxFull]++
-			bytes -= uint64(ds[i].Len)
+	// Forwarded per input port, counted by runs of the same input.
+	for i := 0; i < sent; {
+		in, j := ds[i].InPort, i+1
+		for j < sent && ds[j].InPort == in {
+			j++
 		}
+		w.cnt[in].Fwd += uint64(j - i)
+		i = j
+	}
+	for i := sent; i < len(ds); i++ {
+		w.cnt[ds[i].InPort].Drops[pkt.DropTxFull]++
+		bytes -= uint64(ds[i].Len)
 	}
 	c.TxBytes += bytes
 }

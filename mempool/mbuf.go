@@ -61,6 +61,13 @@ func Data(m uintptr) []byte {
 	return unsafe.Slice(p, blen-off)[:DataLen(m)]
 }
 
+// Frame is Data without the tailroom (len and cap are data_len), small enough to be
+// inlined: the per-packet view of the hot path.
+func Frame(m uintptr) []byte {
+	buf := *(*uintptr)(at(m, offBufAddr))
+	return unsafe.Slice((*byte)(at(buf, uintptr(*(*uint16)(at(m, offDataOff))))), *(*uint16)(at(m, offDataLen)))
+}
+
 // SetLen sets a single-segment mbuf's data and packet length (n must fit the buffer).
 func SetLen(m uintptr, n int) {
 	*(*uint16)(at(m, offDataLen)) = uint16(n)
