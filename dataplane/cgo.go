@@ -1,8 +1,9 @@
 package dataplane
 
 // All of the dataplane's cgo lives in this file: ethdev setup and teardown, the burst
-// calls of the poll loop (rx with a TSC read, tx-or-free, ring hand-off, LPM bulk
-// lookup), each one cgo call per burst. Everything else in the package is plain Go.
+// calls of the poll loop (rx with a TSC read, tx-or-free, ring hand-off), each one cgo
+// call per burst, and rte_lpm management (lookups read its tables from Go: lpm.go).
+// Everything else in the package is plain Go.
 
 /*
 #cgo pkg-config: libdpdk
@@ -60,9 +61,6 @@ static uintptr_t dq_ring_create(const char *name, unsigned size, int socket) {
 static void dq_ring_free(uintptr_t r) { rte_ring_free((struct rte_ring *)r); }
 static unsigned dq_ring_count(uintptr_t r) { return rte_ring_count((struct rte_ring *)r); }
 
-static void dq_lpm_lookup(uintptr_t lpm, uintptr_t ips, uintptr_t hops, unsigned n) {
-	rte_lpm_lookup_bulk((struct rte_lpm *)lpm, (const uint32_t *)ips, (uint32_t *)hops, n);
-}
 static uintptr_t dq_lpm_create(const char *name, int socket, uint32_t rules, uint32_t tbl8s) {
 	struct rte_lpm_config c = { .max_rules = rules, .number_tbl8s = tbl8s, .flags = 0 };
 	return (uintptr_t)rte_lpm_create(name, socket, &c);
@@ -72,6 +70,18 @@ static int dq_lpm_add(uintptr_t lpm, uint32_t ip, uint8_t depth, uint32_t nh) {
 }
 static int dq_lpm_delete(uintptr_t lpm, uint32_t ip, uint8_t depth) {
 	return rte_lpm_delete((struct rte_lpm *)lpm, ip, depth);
+}
+// The tables rte_lpm_lookup reads (the layout of struct rte_lpm is public: the lookup
+// is inline in rte_lpm.h), so that the poll loop can look up from Go.
+static void dq_lpm_tables(uintptr_t lpm, uintptr_t *tbl24, uintptr_t *tbl8) {
+	struct rte_lpm *l = (struct rte_lpm *)lpm;
+	*tbl24 = (uintptr_t)l->tbl24;
+	*tbl8 = (uintptr_t)l->tbl8;
+}
+static uint32_t dq_lpm_lookup1(uintptr_t lpm, uint32_t ip) {
+	uint32_t nh = 0;
+	if (rte_lpm_lookup((struct rte_lpm *)lpm, ip, &nh) != 0) return 0;
+	return nh | 0x01000000;
 }
 static void dq_lpm_free(uintptr_t lpm) { rte_lpm_free((struct rte_lpm *)lpm); }
 
@@ -181,9 +191,6 @@ func ringGet(r, arr uintptr, n int, tsc *uint64) int {
 	return int(C.dq_ring_get(C.uintptr_t(r), C.uintptr_t(arr), C.uint(n), (*C.uint64_t)(unsafe.Pointer(tsc))))
 }
 
-func lpmLookupBulk(lpm, ips, hops uintptr, n int) {
-	C.dq_lpm_lookup(C.uintptr_t(lpm), C.uintptr_t(ips), C.uintptr_t(hops), C.uint(n))
-}
 
 // ---- control path ----
 
@@ -232,9 +239,18 @@ func lpmDelete(l uintptr, ip uint32, depth uint8) error {
 
 func lpmFree(l uintptr) { C.dq_lpm_free(C.uintptr_t(l)) }
 
-// cArray is a C-allocated array of T used for burst-sized scratch (ips, next hops).
-func cAlloc(n int, size uintptr) unsafe.Pointer { return C.calloc(C.size_t(n), C.size_t(size)) }
-func cFree(p unsafe.Pointer)                    { C.free(p) }
+// lpmTables returns the addresses of an rte_lpm's tbl24 and tbl8 arrays (see lpmTable).
+func lpmTables(l uintptr) (tbl24, tbl8 uintptr) {
+	var a, b C.uintptr_t
+	C.dq_lpm_tables(C.uintptr_t(l), &a, &b)
+	return uintptr(a), uintptr(b)
+}
+
+// lpmLookupC is rte_lpm_lookup itself, for tests: the next hop | lpmHit, or 0.
+func lpmLookupC(l uintptr, ip uint32) uint32 {
+	return uint32(C.dq_lpm_lookup1(C.uintptr_t(l), C.uint32_t(ip)))
+}
+
 
 func probePort(devargs, name string) (uint16, error) {
 	ca, cn := C.CString(devargs), C.CString(name)

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"unsafe"
 
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/packet"
@@ -30,10 +29,7 @@ type worker struct {
 	rxqs []rxq
 	rx   *mempool.Burst // rx burst array (C memory)
 
-	// route lookup scratch, C memory so rte_lpm_lookup_bulk needs no cgocheck walk
-	ipsC, hopsC unsafe.Pointer
-	ips, hops   []uint32
-	in          []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
+	in []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 
 	info packet.IPv4Info
 	macs [12]byte // Ethernet rewrite for a next hop resolved by ARP
@@ -212,83 +208,86 @@ func (w *worker) processRx(pidx, n int, now int64) {
 		}
 		data := mempool.Frame(m)
 		dst, hash, tos, ok := packet.RouteFields(data)
-		l3 := uint8(packet.EthHdrLen)
+		l3 := packet.EthHdrLen
 		if !ok {
-			data = mempool.Data(m) // with its tailroom: replies are built in place
 			// Not the plain shape: ARP, a tag, options, or something to drop.
-			if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
-				w.handleARP(m, data, pidx, now)
+			if dst, hash, tos, l3, ok = w.parseSlow(m, pidx, now); !ok {
 				continue
 			}
-			in := &w.info
-			if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
-				w.dropMbuf(m, pidx, reason)
-				continue
-			}
-			dst, hash, tos, l3 = in.Dst, in.Hash, in.TOS, uint8(in.L3)
 		}
-		// Every field is written: w.in is reused burst after burst.
-		d := &w.in[k]
-		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
-		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), 0, r.dscpClass[tos>>2], tos&3
-		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, l3
-		w.ips[k] = dst
-		k++
-	}
-	c.RxBytes += bytes
-	if k == 0 {
-		return
-	}
-	lpmLookupBulk(r.lpm, uintptr(w.ipsC), uintptr(w.hopsC), k)
-	kept := 0
-	for j := 0; j < k; j++ {
-		d := &w.in[j]
-		m := d.Mbuf
-		hop := w.hops[j]
+		hop := r.lpmT.lookup(dst)
 		if hop&lpmHit == 0 {
 			w.dropMbuf(m, pidx, pkt.DropNoRoute)
 			continue
 		}
-		nh := &r.nexthops[hop&0xFFFFFF]
-		if nh.local {
-			w.handleLocal(m, mempool.Data(m), pidx)
-			continue
-		}
-		dst := w.ips[j]
+		nh := &r.nexthops[hop&lpmHopMask]
 		macs := &nh.macs
 		if !nh.static {
-			target := nh.via
-			if target == 0 {
-				target = dst
-			}
-			mac, ok := r.neigh.lookup(target)
-			if !ok {
-				w.dropMbuf(m, pidx, pkt.DropARPPending)
-				if r.neigh.shouldRequest(target, now, arpInterval) {
-					w.sendARPRequest(nh.port, target)
-				}
+			if macs = w.nextHopSlow(m, nh, dst, pidx, now); macs == nil {
 				continue
 			}
-			macs = &w.macs
-			copy(macs[:6], mac[:])
-			copy(macs[6:], r.ports[nh.port].mac[:])
 		}
-		if !packet.ForwardIPv4(mempool.Frame(m), int(d.L3), macs) {
+		if !packet.ForwardIPv4(data, l3, macs) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
-		d.OutPort = uint16(nh.port)
+		// Every field is written: w.in is reused burst after burst.
+		d := &w.in[k]
+		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
+		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3
+		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, uint8(l3)
 		if owner := r.owner[nh.port]; owner != w.idx {
 			w.handOffData(owner, d, dst)
 			continue
 		}
 		d.Slot = w.dest.inc(dst)
-		if kept != j {
-			w.in[kept] = *d
-		}
-		kept++
+		k++
 	}
-	w.enqueueBurst(now, kept)
+	c.RxBytes += bytes
+	w.enqueueBurst(now, k)
+}
+
+// parseSlow handles a frame RouteFields did not take: ARP (answered or learned here),
+// an IPv4 frame of another shape (returned for routing), or one to drop. ok is false
+// when the frame has been consumed.
+func (w *worker) parseSlow(m uintptr, pidx int, now int64) (dst, hash uint32, tos uint8, l3 int, ok bool) {
+	data := mempool.Data(m) // with its tailroom: replies are built in place
+	if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
+		w.handleARP(m, data, pidx, now)
+		return 0, 0, 0, 0, false
+	}
+	in := &w.info
+	if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
+		w.dropMbuf(m, pidx, reason)
+		return 0, 0, 0, 0, false
+	}
+	return in.Dst, in.Hash, in.TOS, in.L3, true
+}
+
+// nextHopSlow handles a next hop that is not a static neighbor: the router itself
+// (ICMP echo), or a neighbor resolved by ARP. It returns the Ethernet rewrite, or nil
+// when the packet has been consumed (answered, or dropped while ARP resolves).
+func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst uint32, pidx int, now int64) *[12]byte {
+	r := w.r
+	if nh.local {
+		w.handleLocal(m, mempool.Data(m), pidx)
+		return nil
+	}
+	target := nh.via
+	if target == 0 {
+		target = dst
+	}
+	mac, ok := r.neigh.lookup(target)
+	if !ok {
+		w.dropMbuf(m, pidx, pkt.DropARPPending)
+		if r.neigh.shouldRequest(target, now, arpInterval) {
+			w.sendARPRequest(nh.port, target)
+		}
+		return nil
+	}
+	copy(w.macs[:6], mac[:])
+	copy(w.macs[6:], r.ports[nh.port].mac[:])
+	return &w.macs
 }
 
 // enqueueBurst queues w.in[:k], packets for ports this lcore owns (indexed already

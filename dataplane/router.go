@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"go.uber.org/zap"
 
@@ -27,6 +26,7 @@ type Router struct {
 
 	ports     []portState
 	lpm       uintptr
+	lpmT      lpmTable // r.lpm's tables, read by the poll loops
 	nexthops  []nexthop
 	neigh     neighTable
 	dscpClass [64]uint8
@@ -218,6 +218,7 @@ func (r *Router) setupRoutes(name string) error {
 	if r.lpm, err = lpmCreate(name, 4096, 1024); err != nil {
 		return err
 	}
+	r.lpmT.tbl24, r.lpmT.tbl8 = lpmTables(r.lpm)
 	r.nexthops = make([]nexthop, 0, maxNexthops)
 	add := func(pfx netip.Prefix, nh nexthop) error {
 		r.nexthops = append(r.nexthops, nh)
@@ -327,10 +328,6 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.rx = mempool.NewBurst(r.burst)
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)
-		w.ipsC = cAlloc(r.burst, 4)
-		w.hopsC = cAlloc(r.burst, 4)
-		w.ips = unsafe.Slice((*uint32)(w.ipsC), r.burst)
-		w.hops = unsafe.Slice((*uint32)(w.hopsC), r.burst)
 		w.in = make([]pkt.Desc, r.burst)
 		w.descs = make([]pkt.Desc, r.burst)
 		w.due = make([]pkt.Desc, r.burst)

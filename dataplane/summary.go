@@ -214,11 +214,6 @@ func (r *Router) teardown() {
 		for _, e := range w.egress {
 			e.tx.Close()
 		}
-		if w.ipsC != nil {
-			cFree(w.ipsC)
-			cFree(w.hopsC)
-			w.ipsC, w.hopsC = nil, nil
-		}
 		if w.inRing != 0 {
 			ringFree(w.inRing)
 			w.inRing = 0
