@@ -191,7 +191,6 @@ func ringGet(r, arr uintptr, n int, tsc *uint64) int {
 	return int(C.dq_ring_get(C.uintptr_t(r), C.uintptr_t(arr), C.uint(n), (*C.uint64_t)(unsafe.Pointer(tsc))))
 }
 
-
 // ---- control path ----
 
 // copyOffchip moves a packet into the off-chip pool: one cgo call per packet, which is
@@ -250,7 +249,6 @@ func lpmTables(l uintptr) (tbl24, tbl8 uintptr) {
 func lpmLookupC(l uintptr, ip uint32) uint32 {
 	return uint32(C.dq_lpm_lookup1(C.uintptr_t(l), C.uint32_t(ip)))
 }
-
 
 func probePort(devargs, name string) (uint16, error) {
 	ca, cn := C.CString(devargs), C.CString(name)

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
