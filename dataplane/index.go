@@ -7,7 +7,7 @@ import (
 // destIndex counts queued packets per IPv4 destination, so "how many packets in the
 // buffer are headed to X" is answered in O(1) while the router runs. Each lcore that
 // owns queues keeps one: it increments at enqueue and decrements when the packet leaves
-// the queue (dequeue or drop), remembering the slot in the mbuf's metadata. The table is
+// the queue (dequeue or drop), remembering the slot in the packet's descriptor. The table is
 // bounded (open addressing, linear probing); when it has no room for a new destination
 // the packet is counted in the "other" bucket. A slot whose count fell to zero may be
 // taken by a new destination: lookups never stop at a reused slot (only at an empty
@@ -16,16 +16,21 @@ import (
 // Readers never touch the owner's table: Publish copies the changed slots into a
 // seqlock-protected mirror with the same layout, and lookups probe the mirror.
 type destIndex struct {
-	keys   [destSlots]uint32
-	counts [destSlots]int64
-	other  int64
-	dirty  [destSlots]bool
-	dlist  []uint16
+	slots [destSlots]destSlot
+	other int64
+	dlist []uint16
 
 	seq    atomic.Uint64
 	pkeys  [destSlots]atomic.Uint32
 	pcount [destSlots]atomic.Int64
 	pother atomic.Int64
+}
+
+// destSlot keeps what one packet's inc or dec touches in 12 bytes (one cache line).
+type destSlot struct {
+	key   uint32
+	count int32 // queued packets: bounded by the mbuf pool, far below 2^31
+	dirty bool
 }
 
 // 4096 destinations per lcore: a lab's hosts and prefixes fit; more go to "other".
@@ -54,7 +59,7 @@ func (x *destIndex) inc(ip uint32) uint16 {
 	h := destHash(ip)
 	for i := uint32(0); i < maxProbe; i++ {
 		s := (h + i) & (destSlots - 1)
-		k := x.keys[s]
+		k := x.slots[s].key
 		if k == ip {
 			x.bump(int(s), 1)
 			return uint16(s) + 1
@@ -65,7 +70,7 @@ func (x *destIndex) inc(ip uint32) uint16 {
 			}
 			break
 		}
-		if reuse < 0 && x.counts[s] == 0 {
+		if reuse < 0 && x.slots[s].count == 0 {
 			reuse = int(s)
 		}
 	}
@@ -73,7 +78,7 @@ func (x *destIndex) inc(ip uint32) uint16 {
 		x.other++
 		return otherSlot
 	}
-	x.keys[reuse] = ip
+	x.slots[reuse].key = ip
 	x.bump(reuse, 1)
 	return uint16(reuse) + 1
 }
@@ -87,10 +92,11 @@ func (x *destIndex) dec(slot uint16) {
 	x.bump(int(slot)-1, -1)
 }
 
-func (x *destIndex) bump(s int, d int64) {
-	x.counts[s] += d
-	if !x.dirty[s] {
-		x.dirty[s] = true
+func (x *destIndex) bump(s int, d int32) {
+	e := &x.slots[s]
+	e.count += d
+	if !e.dirty {
+		e.dirty = true
 		x.dlist = append(x.dlist, uint16(s))
 	}
 }
@@ -104,13 +110,14 @@ func (x *destIndex) publish() {
 	for _, s := range x.dlist {
 		// Loads are plain moves, stores are not: store only what changed (a busy
 		// destination often drains back to the count last published).
-		if x.pkeys[s].Load() != x.keys[s] {
-			x.pkeys[s].Store(x.keys[s])
+		e := &x.slots[s]
+		if x.pkeys[s].Load() != e.key {
+			x.pkeys[s].Store(e.key)
 		}
-		if x.pcount[s].Load() != x.counts[s] {
-			x.pcount[s].Store(x.counts[s])
+		if c := int64(e.count); x.pcount[s].Load() != c {
+			x.pcount[s].Store(c)
 		}
-		x.dirty[s] = false
+		e.dirty = false
 	}
 	x.dlist = x.dlist[:0]
 	x.pother.Store(x.other)
