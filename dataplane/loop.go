@@ -457,7 +457,8 @@ func (w *worker) handleARP(m uintptr, data []byte, pidx int, now int64) {
 }
 
 func (w *worker) handleLocal(m uintptr, data []byte, pidx int) {
-	if !packet.IsICMPEchoRequest(data, &w.info) {
+	// The fast parse fills no IPv4Info: parse again (a control-path rarity).
+	if packet.ParseIPv4(data, &w.info) != pkt.DropNone || !packet.IsICMPEchoRequest(data, &w.info) {
 		w.dropMbuf(m, pidx, pkt.DropNotForUs)
 		return
 	}

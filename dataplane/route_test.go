@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/packet"
@@ -332,4 +334,52 @@ func TestCoDelMarksECTInsteadOfDropping(t *testing.T) {
 	}
 	require.Equal(t, expect.ECT, ect, "no ECT packet was dropped by the AQM")
 	require.Greater(t, s.Ports[0].Drops["aqm"], uint64(0), "non-ECT packets were dropped")
+}
+
+// TestRouterAnswersEchoAndARP replays echo requests to both router addresses (one of
+// them with IP options, so both the fast and the general parse lead there), an ARP
+// request for the input port's address and routed traffic into in0, and checks the
+// replies that leave in0: an echo reply per request (addresses swapped, ICMP type 0,
+// valid checksums) and an ARP reply.
+func TestRouterAnswersEchoAndARP(t *testing.T) {
+	dir := t.TempDir()
+	in, replies, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "replies.pcap"), filepath.Join(dir, "out.pcap")
+	frames := [][]byte{
+		testpkt.ARPRequest("10.0.0.2", "10.0.0.1"),
+		testpkt.ICMPEcho("10.0.0.2", "10.0.0.1", 7, 1, 64, 56),
+		testpkt.UDP("10.0.0.2", "10.2.0.9", 1000, 9, 64, 0, 22),
+		testpkt.ICMPEcho("10.0.0.2", "10.1.0.1", 7, 2, 64, 56),
+		testpkt.Options{IPOptions: []layers.IPv4Option{{OptionType: 1}, {OptionType: 0}}}.ICMPEcho("10.0.0.2", "10.0.0.1", 7, 3, 64, 8),
+	}
+	require.NoError(t, testpkt.WritePcap(in, frames, nil))
+	cfg := baseConfig(t, "net_pcap0,rx_pcap="+in+",tx_pcap="+replies, "net_pcap1,tx_pcap="+out)
+	r, err := dataplane.Start(cfg, nil)
+	require.NoError(t, err)
+	waitRx(t, r, uint64(len(frames)), 200*time.Millisecond)
+	s := r.Stop()
+	require.True(t, s.Balanced, "%+v", s.Ports)
+	require.Zero(t, s.MempoolLeaked)
+
+	got, err := testpkt.ReadPcap(replies)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	var arps, echoes []uint16
+	for _, f := range got {
+		d := testpkt.DecodeValid(t, f.Data)
+		if d.ARP != nil {
+			require.EqualValues(t, layers.ARPReply, d.ARP.Operation)
+			arps = append(arps, d.ARP.Operation)
+			continue
+		}
+		require.NotNil(t, d.ICMP)
+		require.NoError(t, d.VerifyChecksums())
+		require.EqualValues(t, layers.ICMPv4TypeEchoReply, d.ICMP.TypeCode.Type())
+		require.Equal(t, "10.0.0.2", d.IPv4.DstIP.String())
+		echoes = append(echoes, d.ICMP.Seq)
+	}
+	require.Len(t, arps, 1)
+	require.ElementsMatch(t, []uint16{1, 2, 3}, echoes)
+	fwd, err := testpkt.ReadPcap(out)
+	require.NoError(t, err)
+	require.Len(t, fwd, 1)
 }
