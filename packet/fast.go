@@ -61,20 +61,9 @@ func RouteFields(frame []byte) (dst, hash uint32, tos uint8, ok bool) {
 // false, leaving the frame untouched, when TTL <= 1 or the frame cannot hold the
 // header. Same result as DecTTL followed by RewriteMACs.
 func ForwardIPv4(frame []byte, l3 int, macs *[12]byte) bool {
-	if l3 < 12 || len(frame)-IPv4MinLen < l3 {
+	if !DecTTL(frame, l3) { // also proves len(frame) >= 20 > 12
 		return false
 	}
-	h := frame[l3 : l3+IPv4MinLen]
-	ttl := h[8]
-	if ttl <= 1 {
-		return false
-	}
-	h[8] = ttl - 1
-	// The TTL/protocol word drops by 0x0100: ~m + m' = 0xfeff whatever the protocol.
-	s := uint32(^binary.BigEndian.Uint16(h[10:12])) + 0xfeff
-	s = (s & 0xffff) + (s >> 16)
-	s = (s & 0xffff) + (s >> 16)
-	binary.BigEndian.PutUint16(h[10:12], ^uint16(s))
 	// Two word moves rather than copy (which may call memmove for 12 bytes).
 	binary.LittleEndian.PutUint64(frame[0:8], binary.LittleEndian.Uint64(macs[0:8]))
 	binary.LittleEndian.PutUint32(frame[8:12], binary.LittleEndian.Uint32(macs[8:12]))

@@ -138,10 +138,13 @@ func DecTTL(frame []byte, l3 int) (ok bool) {
 	if ttl <= 1 {
 		return false
 	}
-	old := uint16(ttl)<<8 | uint16(h[9])
 	h[8] = ttl - 1
-	hc := binary.BigEndian.Uint16(h[10:12])
-	binary.BigEndian.PutUint16(h[10:12], csumUpdate16(hc, old, old-0x0100))
+	// The TTL/protocol word m drops by 0x0100, so ~m + m' = 0xfeff whatever the
+	// protocol: HC' = ~(~HC + 0xfeff) with end-around carry.
+	sum := uint32(^binary.BigEndian.Uint16(h[10:12])) + 0xfeff
+	sum = (sum & 0xffff) + (sum >> 16)
+	sum = (sum & 0xffff) + (sum >> 16)
+	binary.BigEndian.PutUint16(h[10:12], ^uint16(sum))
 	return true
 }
 

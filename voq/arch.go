@@ -67,6 +67,8 @@ type queueMeta struct {
 
 // hooks are the architecture-specific parts the shared code needs.
 type hooks interface {
+	// enqueue is Enqueue after pre.
+	enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
 	// portHead returns the oldest head enqueue time among packets for local port p.
 	portHead(p int) int64
 	// refreshAll recomputes the schedulers' non-empty masks after trim or drain.
@@ -227,6 +229,20 @@ func (b *base) pre(now int64, sink pkt.DropSink) {
 			l.trim(now, sink)
 		}
 		b.hooks.refreshAll()
+	}
+}
+
+// Enqueue implements Arch.
+func (b *base) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
+	b.pre(now, sink)
+	b.hooks.enqueue(now, d, sink)
+}
+
+// EnqueueBurst implements Arch (egress has a faster one of its own).
+func (b *base) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
+	b.pre(now, sink)
+	for i := range ds {
+		b.hooks.enqueue(now, &ds[i], sink)
 	}
 }
 

@@ -30,12 +30,6 @@ func newEgress(cfg Config, scheds []sched) *egressArch {
 	return a
 }
 
-// Enqueue implements Arch.
-func (a *egressArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	a.pre(now, sink)
-	a.enqueue(now, d, sink)
-}
-
 // EnqueueBurst implements Arch. Consecutive packets for the same queue go in as one
 // run (one bookkeeping step for a plain queue).
 func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {

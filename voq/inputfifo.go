@@ -28,20 +28,6 @@ func newInputFIFO(cfg Config) *fifoArch {
 	return a
 }
 
-// Enqueue implements Arch.
-func (a *fifoArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	a.pre(now, sink)
-	a.enqueue(now, d, sink)
-}
-
-// EnqueueBurst implements Arch.
-func (a *fifoArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
-	a.pre(now, sink)
-	for i := range ds {
-		a.enqueue(now, &ds[i], sink)
-	}
-}
-
 func (a *fifoArch) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	i := lookup(a.led.inIdx, d.InPort)
 	if i < 0 || lookup(a.led.portIdx, d.OutPort) < 0 {

@@ -57,20 +57,6 @@ func newVOQ(cfg Config, scheds []sched) *voqArch {
 	return a
 }
 
-// Enqueue implements Arch.
-func (a *voqArch) Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	a.pre(now, sink)
-	a.enqueue(now, d, sink)
-}
-
-// EnqueueBurst implements Arch.
-func (a *voqArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
-	a.pre(now, sink)
-	for i := range ds {
-		a.enqueue(now, &ds[i], sink)
-	}
-}
-
 func (a *voqArch) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	o := lookup(a.led.portIdx, d.OutPort)
 	i := lookup(a.led.inIdx, d.InPort)
