@@ -175,18 +175,9 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	fi := int32(d.Hash & q.mask)
 	fl := &q.flows[fi]
 	l := int(d.Len)
-	if fl.pol != nil {
-		switch fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}) {
-		case aqm.Drop:
-			q.refuse(now, ps, d, pkt.DropAQM, sink)
-			return
-		case aqm.Mark:
-			if !d.ECT() {
-				q.refuse(now, ps, d, pkt.DropAQM, sink)
-				return
-			}
-			d.Flags |= pkt.FlagMarkCE
-		}
+	if fl.pol != nil && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d) {
+		q.refuse(now, ps, d, pkt.DropAQM, sink)
+		return
 	}
 	if l > q.maxBytes {
 		q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone

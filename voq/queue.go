@@ -149,19 +149,9 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 
 // enqueueSlow is enqueue with an AQM, a buffer model or a full queue.
 func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
-	if !q.enqPass {
-		switch q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}) {
-		case aqm.Drop:
-			q.refuse(now, ps, d, pkt.DropAQM, sink)
-			return
-		case aqm.Mark:
-			// A mark on a packet that cannot carry it becomes a drop (RFC 3168).
-			if !d.ECT() {
-				q.refuse(now, ps, d, pkt.DropAQM, sink)
-				return
-			}
-			d.Flags |= pkt.FlagMarkCE
-		}
+	if !q.enqPass && dropsOrMarks(q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}), d) {
+		q.refuse(now, ps, d, pkt.DropAQM, sink)
+		return
 	}
 	if q.full(l) {
 		if !q.headDrop || l > q.maxBytes {
@@ -184,6 +174,18 @@ func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink 
 	q.ring[(q.head+q.st.Pkts)&q.mask] = *d
 	q.st.admit(l)
 	ps.admit(l)
+}
+
+// dropsOrMarks applies an AQM verdict to d: a mark sets pkt.FlagMarkCE; a drop, or a
+// mark on a packet that cannot carry it (RFC 3168), returns true: d is to be dropped.
+func dropsOrMarks(v aqm.Verdict, d *pkt.Desc) bool {
+	switch {
+	case v == aqm.Drop || (v == aqm.Mark && !d.ECT()):
+		return true
+	case v == aqm.Mark:
+		d.Flags |= pkt.FlagMarkCE
+	}
+	return false
 }
 
 // countDrop counts a drop for reason r in a queue and its port.
@@ -221,16 +223,10 @@ func dropStored(now int64, q int32, buf Buffer, obs DropObserver, d *pkt.Desc, r
 // drop the caller tries its next packet.
 func deliverPopped(now int64, idx int32, pol aqm.Policy, backlog aqm.Backlog, st, ps *QueueStats,
 	buf Buffer, obs DropObserver, out *pkt.Desc, sink pkt.DropSink) bool {
-	if pol != nil {
-		v := pol.Dequeue(now, packetOf(out), backlog)
-		if v == aqm.Drop || (v == aqm.Mark && !out.ECT()) {
-			countDrop(st, ps, pkt.DropAQM)
-			dropStored(now, idx, buf, obs, out, pkt.DropAQM, sink)
-			return false
-		}
-		if v == aqm.Mark {
-			out.Flags |= pkt.FlagMarkCE
-		}
+	if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(out), backlog), out) {
+		countDrop(st, ps, pkt.DropAQM)
+		dropStored(now, idx, buf, obs, out, pkt.DropAQM, sink)
+		return false
 	}
 	if buf != nil {
 		buf.Release(now, int(idx), out, true)
@@ -335,10 +331,10 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 	if q.st.Pkts == 0 {
 		return 0, budget
 	}
-	q.led.touchQ(q.idx)
-	ps := q.led.portAt(q.port)
 	n := 0
 	if q.buf == nil {
+		q.led.touchQ(q.idx)
+		ps := q.led.portAt(q.port)
 		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
 		db, marks := 0, 0
 		runEnq, runN := int64(0), 0
@@ -350,17 +346,11 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			pk--
 			l := int(o.Len)
 			by -= l
-			if pol != nil {
-				// deliverPopped's decision, with the backlog left after the removal
-				v := pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by})
-				if v == aqm.Drop || (v == aqm.Mark && !o.ECT()) {
-					countDrop(&q.st, ps, pkt.DropAQM)
-					sink.Drop(o, pkt.DropAQM)
-					continue
-				}
-				if v == aqm.Mark {
-					o.Flags |= pkt.FlagMarkCE
-				}
+			// deliverPopped's decision, with the backlog left after the removal
+			if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by}), o) {
+				countDrop(&q.st, ps, pkt.DropAQM)
+				sink.Drop(o, pkt.DropAQM)
+				continue
 			}
 			db += l
 			budget -= l
@@ -388,17 +378,9 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		ps.delivered(n, db, marks)
 		return n, budget
 	}
-	for n < len(out) && budget > 0 && q.st.Pkts > 0 {
-		o := &out[n]
-		*o = q.ring[q.head]
-		l := int(o.Len)
-		q.head = (q.head + 1) & q.mask
-		q.st.remove(l)
-		ps.remove(l)
-		if !deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, o, sink) {
-			continue
-		}
-		budget -= l
+	// With a buffer model: one packet at a time.
+	for n < len(out) && budget > 0 && q.dequeueFor(now, &out[n], sink, -1) {
+		budget -= int(out[n].Len)
 		n++
 	}
 	return n, budget

@@ -162,16 +162,14 @@ func newClassSet(leaves []leaf, p *outPort, parent *uint64, bit uint64) classSet
 	return cs
 }
 
-// enqueue offers d to class c.
+// enqueue offers d to class c (a plain queue without the interface call).
 func (cs *classSet) enqueue(now int64, c int, d *pkt.Desc, sink pkt.DropSink) {
 	if q := cs.qs[c]; q != nil {
 		q.enqueue(now, d, sink)
-		cs.note(c, q.st.Pkts)
-		return
+	} else {
+		cs.leaves[c].enqueue(now, d, sink)
 	}
-	l := cs.leaves[c]
-	l.enqueue(now, d, sink)
-	cs.note(c, l.depth())
+	cs.refresh(c)
 }
 
 // refresh updates the non-empty bits after class c changed and reports whether the
