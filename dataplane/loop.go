@@ -184,9 +184,7 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			l := mempool.PktLen(m)
 			bytes += uint64(l)
 			d := &w.in[k]
-			d.Mbuf, d.Enq, d.Hash, d.Len = m, now, 0, l
-			d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), uint16(out), 0, 0
-			d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, 0
+			setDesc(d, m, now, 0, l, uint16(pidx), uint16(out), 0, 0, 0)
 			if owner != w.idx {
 				w.handOffData(owner, d, 0)
 				continue
@@ -230,11 +228,8 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
-		// Every field is written: w.in is reused burst after burst.
 		d := &w.in[k]
-		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
-		d.InPort, d.OutPort, d.Class, d.ECN = uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3
-		d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, uint8(l3)
+		setDesc(d, m, now, hash, l, uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3, uint8(l3))
 		if owner := r.owner[nh.port]; owner != w.idx {
 			w.handOffData(owner, d, dst)
 			continue
@@ -287,6 +282,15 @@ func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst uint32, pidx int, now i
 	copy(w.macs[:6], mac[:])
 	copy(w.macs[6:], r.ports[nh.port].mac[:])
 	return &w.macs
+}
+
+// setDesc writes every field of d (the burst arrays are reused burst after burst).
+// Field by field on purpose: a composite literal is built in a stack temporary and
+// copied with wide moves that stall on the narrow stores just made.
+func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, class, ecn, l3 uint8) {
+	d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
+	d.InPort, d.OutPort, d.Class, d.ECN = in, out, class, ecn
+	d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, l3
 }
 
 // enqueueBurst queues w.in[:k], packets for ports this lcore owns (indexed already
@@ -351,10 +355,7 @@ func (w *worker) processRing(n int, now int64) {
 			continue
 		}
 		d := &w.in[k]
-		d.Mbuf, d.Enq, d.Hash, d.Len = m, now, meta.Hash, mempool.PktLen(m)
-		d.InPort, d.OutPort, d.Class, d.ECN = meta.InPort, meta.OutPort, meta.Class, meta.ECN
-		d.Flags, d.Tier, d.Queue, d.L3 = 0, 0, 0, meta.L3
-		d.Slot = 0
+		setDesc(d, m, now, meta.Hash, mempool.PktLen(m), meta.InPort, meta.OutPort, meta.Class, meta.ECN, meta.L3)
 		if meta.Dst != 0 {
 			d.Slot = w.dest.inc(meta.Dst)
 		}
