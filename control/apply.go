@@ -113,12 +113,17 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 	return bad("kind", c.Kind, "want one of %v", api.ChangeKinds)
 }
 
-func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
-	port, err := s.portIndex(c.Port)
-	if err != nil {
-		return err
+// portClass resolves the port and class a queue change addresses.
+func (s *Source) portClass(c api.Change) (port, cls int, err error) {
+	if port, err = s.portIndex(c.Port); err != nil {
+		return 0, 0, err
 	}
-	cls, err := s.class(c.Class)
+	cls, err = s.class(c.Class)
+	return port, cls, err
+}
+
+func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
+	port, cls, err := s.portClass(c)
 	if err != nil {
 		return err
 	}
@@ -139,11 +144,7 @@ func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
 }
 
 func (s *Source) applyAQM(ctx context.Context, c api.Change) error {
-	port, err := s.portIndex(c.Port)
-	if err != nil {
-		return err
-	}
-	cls, err := s.class(c.Class)
+	port, cls, err := s.portClass(c)
 	if err != nil {
 		return err
 	}
