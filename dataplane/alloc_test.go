@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/mempool"
+	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/voq"
 )
 
 // TestHotPathNoAllocs drives one worker's per-burst functions by hand (the loop is not
@@ -65,6 +68,11 @@ func BenchmarkBurstCycle(b *testing.B) {
 // with the given delay line, and returns the function that runs one burst of frames
 // through worker 0 by hand.
 func burstCycle(tb testing.TB, frames [][]byte, rate float64, delay time.Duration) (*Router, func()) {
+	return burstCycleWith(tb, frames, rate, delay, nil)
+}
+
+// burstCycleWith is burstCycle with a last change to the router's config.
+func burstCycleWith(tb testing.TB, frames [][]byte, rate float64, delay time.Duration, mod func(*Config)) (*Router, func()) {
 	cfg := Config{
 		Ports: []PortConfig{
 			{Name: "a", Device: "net_null10,no-rx=1", Addr: netip.MustParsePrefix("10.0.0.1/24"), EgressLcore: -1},
@@ -78,6 +86,9 @@ func burstCycle(tb testing.TB, frames [][]byte, rate float64, delay time.Duratio
 		DataRoom:  2176,
 		Burst:     32,
 		FIFOLimit: 256,
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	r, err := start(cfg, nil, false)
 	require.NoError(tb, err)
@@ -109,3 +120,32 @@ func burstCycle(tb testing.TB, frames [][]byte, rate float64, delay time.Duratio
 // The benchmark publishes as the loop does by default (every 256 iterations); the
 // allocation test every 4 cycles so that publishing is measured too.
 var publishEvery = 4
+
+// TestFlowHashOnlyWhenUsed: the flow hash is computed when a queue uses it (FQ-CoDel)
+// and left 0 otherwise; where computed it is packet.FlowHash of the 5-tuple.
+func TestFlowHashOnlyWhenUsed(t *testing.T) {
+	frames := [][]byte{testpkt.UDP("10.0.0.2", "10.2.0.7", 1234, 9, 64, 0, 22)}
+	want := packet.FlowHash(0x0A000002, 0x0A020007, 1234, 9, packet.ProtoUDP)
+	for _, fq := range []bool{false, true} {
+		r, cycle := burstCycleWith(t, frames, 0, 0, func(c *Config) {
+			if fq {
+				c.NewArch = func(ports []int, _ ArchEnv) (Arch, error) {
+					return voq.New(voq.Config{Kind: voq.KindEgress, Ports: ports, Classes: 1, LimitPkts: 256,
+						FQ: &voq.FQConfig{}})
+				}
+			}
+		})
+		w := r.workers[0]
+		cycle()
+		assert.Equal(t, fq, r.flowHash, "fq %v", fq)
+		if fq {
+			assert.Equal(t, want, w.in[0].Hash)
+		} else {
+			assert.Zero(t, w.in[0].Hash)
+		}
+		s := r.Stop()
+		require.Equal(t, uint64(1), s.Ports[0].Forwarded, "fq %v", fq)
+		require.True(t, s.Balanced)
+		require.Zero(t, s.MempoolLeaked)
+	}
+}

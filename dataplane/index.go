@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"math/bits"
 	"sync/atomic"
 )
 
@@ -18,7 +19,7 @@ import (
 type destIndex struct {
 	slots [destSlots]destSlot
 	other int64
-	dlist []uint16
+	dirty [destSlots / 64]uint64 // slots changed since the last publish
 
 	seq    atomic.Uint64
 	pkeys  [destSlots]atomic.Uint32
@@ -26,11 +27,11 @@ type destIndex struct {
 	pother atomic.Int64
 }
 
-// destSlot keeps what one packet's inc or dec touches in 12 bytes (one cache line).
+// destSlot keeps what one packet's inc or dec touches in 8 bytes (one cache line;
+// the owner's table is 32 KB).
 type destSlot struct {
 	key   uint32
 	count int32 // queued packets: bounded by the mbuf pool, far below 2^31
-	dirty bool
 }
 
 // 4096 destinations per lcore: a lab's hosts and prefixes fit; more go to "other".
@@ -44,7 +45,7 @@ const maxProbe = 32
 const otherSlot = 0xFFFF
 
 func newDestIndex() *destIndex {
-	return &destIndex{dlist: make([]uint16, 0, destSlots)}
+	return &destIndex{}
 }
 
 func destHash(ip uint32) uint32 { return (ip * 2654435761) >> 20 }
@@ -93,33 +94,39 @@ func (x *destIndex) dec(slot uint16) {
 }
 
 func (x *destIndex) bump(s int, d int32) {
-	e := &x.slots[s]
-	e.count += d
-	if !e.dirty {
-		e.dirty = true
-		x.dlist = append(x.dlist, uint16(s))
-	}
+	x.slots[s].count += d
+	x.dirty[s>>6] |= 1 << (s & 63) // no branch: a store to a word that stays in L1
 }
 
 // publish copies changed slots to the readers' mirror.
 func (x *destIndex) publish() {
-	if len(x.dlist) == 0 && x.pother.Load() == x.other {
+	changed := false
+	for _, w := range x.dirty {
+		if w != 0 {
+			changed = true
+			break
+		}
+	}
+	if !changed && x.pother.Load() == x.other {
 		return
 	}
 	x.seq.Add(1)
-	for _, s := range x.dlist {
-		// Loads are plain moves, stores are not: store only what changed (a busy
-		// destination often drains back to the count last published).
-		e := &x.slots[s]
-		if x.pkeys[s].Load() != e.key {
-			x.pkeys[s].Store(e.key)
+	for i, w := range x.dirty {
+		for w != 0 {
+			s := i<<6 | bits.TrailingZeros64(w)
+			w &= w - 1
+			// Loads are plain moves, stores are not: store only what changed (a busy
+			// destination often drains back to the count last published).
+			e := &x.slots[s]
+			if x.pkeys[s].Load() != e.key {
+				x.pkeys[s].Store(e.key)
+			}
+			if c := int64(e.count); x.pcount[s].Load() != c {
+				x.pcount[s].Store(c)
+			}
 		}
-		if c := int64(e.count); x.pcount[s].Load() != c {
-			x.pcount[s].Store(c)
-		}
-		e.dirty = false
+		x.dirty[i] = 0
 	}
-	x.dlist = x.dlist[:0]
 	x.pother.Store(x.other)
 	x.seq.Add(1)
 }

@@ -204,7 +204,14 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		data := mempool.Frame(m)
-		dst, hash, tos, ok := packet.RouteFields(data)
+		var dst, hash uint32
+		var tos uint8
+		var ok bool
+		if r.flowHash {
+			dst, hash, tos, ok = packet.RouteFields(data)
+		} else {
+			dst, tos, ok = packet.RouteDst(data)
+		}
 		l3 := packet.EthHdrLen
 		if !ok {
 			// Not the plain shape: ARP, a tag, options, or something to drop.

@@ -30,6 +30,7 @@ type Router struct {
 	nexthops  []nexthop
 	neigh     neighTable
 	dscpClass [64]uint8
+	flowHash  bool // some queue uses the flow hash (else it is left 0)
 
 	workers []*worker
 	owner   []int // port index -> worker index owning its egress
@@ -396,6 +397,9 @@ func (r *Router) setupWorkers(ringName string) error {
 				e.delay = NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
 			}
 			w.egress = append(w.egress, e)
+		}
+		if w.arch.UsesFlowHash() {
+			r.flowHash = true
 		}
 	}
 	return nil

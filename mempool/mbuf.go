@@ -2,13 +2,8 @@ package mempool
 
 import "unsafe"
 
-// Field offsets inside struct rte_mbuf, read once from C so Go can access fields
-// without a cgo call per packet.
-var (
-	offBufAddr, offDataOff, offPktLen, offDataLen, offPort = cOffsets()
-	offNbSegs, offBufLen, offOlFlags, offPool              = cOffsets2()
-	offMeta                                                = ^uintptr(0)
-)
+// offMeta is the offset of the metadata dynamic field, known after RegisterMeta.
+var offMeta = ^uintptr(0)
 
 // Meta is dpdkq's per-mbuf metadata, stored in a registered mbuf dynamic field so a
 // packet handed from one lcore to another (through a ring) keeps its classification.

@@ -41,15 +41,19 @@ static const struct rte_mbuf_dynfield dq_meta_desc = {
 };
 static int dq_register_meta(void) { return rte_mbuf_dynfield_register(&dq_meta_desc); }
 
-static size_t off_buf_addr(void) { return offsetof(struct rte_mbuf, buf_addr); }
-static size_t off_data_off(void) { return offsetof(struct rte_mbuf, data_off); }
-static size_t off_pkt_len(void)  { return offsetof(struct rte_mbuf, pkt_len); }
-static size_t off_data_len(void) { return offsetof(struct rte_mbuf, data_len); }
-static size_t off_port(void)     { return offsetof(struct rte_mbuf, port); }
-static size_t off_nb_segs(void)  { return offsetof(struct rte_mbuf, nb_segs); }
-static size_t off_buf_len(void)  { return offsetof(struct rte_mbuf, buf_len); }
-static size_t off_ol_flags(void) { return offsetof(struct rte_mbuf, ol_flags); }
-static size_t off_pool(void)     { return offsetof(struct rte_mbuf, pool); }
+// Field offsets as enumerators: cgo turns them into Go constants, so a field access
+// from Go is one load at a fixed displacement.
+enum {
+	dq_off_buf_addr = offsetof(struct rte_mbuf, buf_addr),
+	dq_off_data_off = offsetof(struct rte_mbuf, data_off),
+	dq_off_pkt_len  = offsetof(struct rte_mbuf, pkt_len),
+	dq_off_data_len = offsetof(struct rte_mbuf, data_len),
+	dq_off_port     = offsetof(struct rte_mbuf, port),
+	dq_off_nb_segs  = offsetof(struct rte_mbuf, nb_segs),
+	dq_off_buf_len  = offsetof(struct rte_mbuf, buf_len),
+	dq_off_ol_flags = offsetof(struct rte_mbuf, ol_flags),
+	dq_off_pool     = offsetof(struct rte_mbuf, pool),
+};
 */
 import "C"
 
@@ -125,14 +129,18 @@ func (p *Pool) CopyBulk(src, dst *Burst, n int) int {
 	return int(C.dq_copy_bulk(p.mp, C.uintptr_t(src.Addr()), C.uintptr_t(dst.Addr()), C.uint(n)))
 }
 
-func cOffsets() (a, b, c, d, e uintptr) {
-	return uintptr(C.off_buf_addr()), uintptr(C.off_data_off()), uintptr(C.off_pkt_len()),
-		uintptr(C.off_data_len()), uintptr(C.off_port())
-}
-
-func cOffsets2() (a, b, c, d uintptr) {
-	return uintptr(C.off_nb_segs()), uintptr(C.off_buf_len()), uintptr(C.off_ol_flags()), uintptr(C.off_pool())
-}
+// Field offsets inside struct rte_mbuf (constants from the C header).
+const (
+	offBufAddr = uintptr(C.dq_off_buf_addr)
+	offDataOff = uintptr(C.dq_off_data_off)
+	offPktLen  = uintptr(C.dq_off_pkt_len)
+	offDataLen = uintptr(C.dq_off_data_len)
+	offPort    = uintptr(C.dq_off_port)
+	offNbSegs  = uintptr(C.dq_off_nb_segs)
+	offBufLen  = uintptr(C.dq_off_buf_len)
+	offOlFlags = uintptr(C.dq_off_ol_flags)
+	offPool    = uintptr(C.dq_off_pool)
+)
 
 // RegisterMeta registers the metadata dynfield. Call once after EAL init.
 func RegisterMeta() error {

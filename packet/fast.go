@@ -15,6 +15,17 @@ import (
 // the rare valid shapes and names the reason for the invalid ones. So RouteFields
 // accepts a subset of what ParseIPv4 accepts, with the same results (tested).
 func RouteFields(frame []byte) (dst, hash uint32, tos uint8, ok bool) {
+	return routeFields(frame, true)
+}
+
+// RouteDst is RouteFields without the flow hash, for a router whose queues do not
+// use it (the hash is a few ns of a packet's budget at line rate).
+func RouteDst(frame []byte) (dst uint32, tos uint8, ok bool) {
+	dst, _, tos, ok = routeFields(frame, false)
+	return dst, tos, ok
+}
+
+func routeFields(frame []byte, withHash bool) (dst, hash uint32, tos uint8, ok bool) {
 	if len(frame) < EthHdrLen+IPv4MinLen {
 		return 0, 0, 0, false
 	}
@@ -44,8 +55,11 @@ func RouteFields(frame []byte) (dst, hash uint32, tos uint8, ok bool) {
 	if tot < IPv4MinLen || tot > len(frame)-EthHdrLen {
 		return 0, 0, 0, false
 	}
-	src := bits.ReverseBytes32(uint32(w1 >> 32))
 	dst = bits.ReverseBytes32(w2)
+	if !withHash {
+		return dst, 0, uint8(w0 >> 8), true
+	}
+	src := bits.ReverseBytes32(uint32(w1 >> 32))
 	proto := uint8(w1 >> 8)
 	frag := uint16(w0>>48) & 0xff3f // flags/offset with DF and the reserved bit cleared, swapped
 	var ports uint32

@@ -97,7 +97,7 @@ func FuzzParseIPv4(f *testing.F) {
 
 // FuzzRouteFields checks the fast path against ParseIPv4 on arbitrary frames: whatever
 // RouteFields accepts, ParseIPv4 accepts with the same destination, hash and TOS at
-// L3 14; and ForwardIPv4 equals DecTTL plus RewriteMACs.
+// L3 14; RouteDst agrees with RouteFields; and ForwardIPv4 equals DecTTL plus RewriteMACs.
 func FuzzRouteFields(f *testing.F) {
 	udp := testpkt.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, ECNECT0, 30)
 	f.Add(udp)
@@ -117,6 +117,9 @@ var testMACs = [12]byte{2, 0, 0, 0, 1, 2, 2, 0, 0, 0, 9, 9}
 func checkRouteFields(t *testing.T, frame []byte) {
 	t.Helper()
 	dst, hash, tos, ok := RouteFields(frame)
+	if d2, t2, ok2 := RouteDst(frame); d2 != dst || t2 != tos || ok2 != ok {
+		t.Fatalf("RouteDst (%#x %#x %v) differs from RouteFields (%#x %#x %v)", d2, t2, ok2, dst, tos, ok)
+	}
 	var p IPv4Info
 	reason := ParseIPv4(frame, &p)
 	if !ok {

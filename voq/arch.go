@@ -57,6 +57,19 @@ type Arch interface {
 	// queue of this Arch. The identities never change after New and equal Layout's, so
 	// any goroutine may call it.
 	QueueInfo(q int) (port, input, class int, ok bool)
+	// UsesFlowHash reports whether any queue reads pkt.Desc.Hash (FQ-CoDel's flow
+	// queues); when none does, the caller may leave Hash zero and save computing it.
+	UsesFlowHash() bool
+}
+
+// UsesFlowHash implements Arch.
+func (b *base) UsesFlowHash() bool {
+	for i := range b.meta {
+		if b.meta[i].fq {
+			return true
+		}
+	}
+	return false
 }
 
 // queueMeta is the fixed identity of a queue, read by Snapshot from any goroutine.

@@ -251,6 +251,15 @@ func (q *queue) dropHead(now int64, r pkt.DropReason, sink pkt.DropSink) {
 	dropStored(now, q.idx, q.buf, q.obs, h, r, sink)
 }
 
+// rewind restarts an empty queue at the first ring slot. A queue that drains every
+// poll (the common case at line rate) then keeps reusing the same few slots, which stay
+// in L1, instead of walking the whole ring (tens of KB) and missing on every write.
+func (q *queue) rewind() {
+	if q.st.Pkts == 0 {
+		q.head = 0
+	}
+}
+
 func (q *queue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
 	return q.dequeueFor(now, out, sink, -1)
 }
@@ -276,6 +285,7 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		l := int(out.Len)
 		q.head = (q.head + 1) & q.mask
 		q.st.remove(l)
+		q.rewind()
 		ps := q.portStats(out)
 		ps.remove(l)
 		q.led.touchQ(q.idx)
@@ -303,14 +313,18 @@ func (q *queue) enqueueRun(now int64, run []pkt.Desc, qi uint32, sink pkt.DropSi
 	pk, by, tail := q.st.Pkts, q.st.Bytes, q.head+q.st.Pkts
 	for i := range run {
 		d := &run[i]
-		d.Queue = qi
 		l := int(d.Len)
 		if pk >= q.maxPkts || by+l > q.maxBytes {
+			d.Queue = qi
 			countDrop(&q.st, ps, pkt.DropTail)
 			sink.Drop(d, pkt.DropTail)
 			continue
 		}
-		q.ring[tail&q.mask] = *d
+		// Copy, then set Queue in the slot: a narrow store into d just before the
+		// wide loads of the copy would stall store-to-load forwarding on every packet.
+		r := &q.ring[tail&q.mask]
+		*r = *d
+		r.Queue = qi
 		tail++
 		pk++
 		by += l
@@ -373,6 +387,9 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		}
 		ps.Pkts -= q.st.Pkts - pk
 		ps.Bytes -= q.st.Bytes - by
+		if pk == 0 {
+			head = 0 // see rewind
+		}
 		q.head, q.st.Pkts, q.st.Bytes = head, pk, by
 		q.st.delivered(n, db, marks)
 		ps.delivered(n, db, marks)
