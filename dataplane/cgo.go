@@ -44,6 +44,14 @@ static uint16_t dq_tx_or_free(uint16_t port, uint16_t q, uintptr_t arr, uint16_t
 	return sent;
 }
 
+// tx burst (as dq_tx_or_free, the count sent in *sent) then rx burst (as dq_rx), in one
+// call: the poll loop's transmit of one iteration and receive of the next.
+static uint16_t dq_tx_rx(uint16_t tport, uint16_t tq, uintptr_t tarr, uint16_t tn,
+		uint16_t rport, uint16_t rq, uintptr_t rarr, uint16_t rn, uint64_t *tsc, uint64_t *sent) {
+	*sent = dq_tx_or_free(tport, tq, tarr, tn);
+	return dq_rx(rport, rq, rarr, rn, tsc);
+}
+
 // ring enqueue; returns the number handed over (the caller still owns the rest).
 static unsigned dq_ring_put(uintptr_t r, uintptr_t arr, unsigned n) {
 	return rte_ring_enqueue_burst((struct rte_ring *)r, (void **)arr, n, NULL);
@@ -181,6 +189,14 @@ func rxBurst(port, q uint16, arr uintptr, n int, tsc *uint64) int {
 
 func txBurstOrFree(port, q uint16, arr uintptr, n int) int {
 	return int(C.dq_tx_or_free(C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n)))
+}
+
+// txRxBurst is txBurstOrFree of the first burst then rxBurst of the second, in one
+// cgo call; *sent is what the tx took.
+func txRxBurst(tport, tq uint16, tarr uintptr, tn int, rport, rq uint16, rarr uintptr, rn int, tsc, sent *uint64) int {
+	return int(C.dq_tx_rx(C.uint16_t(tport), C.uint16_t(tq), C.uintptr_t(tarr), C.uint16_t(tn),
+		C.uint16_t(rport), C.uint16_t(rq), C.uintptr_t(rarr), C.uint16_t(rn),
+		(*C.uint64_t)(unsafe.Pointer(tsc)), (*C.uint64_t)(unsafe.Pointer(sent))))
 }
 
 func ringPut(r, arr uintptr, n int) int {

@@ -32,6 +32,7 @@ type mailbox struct {
 // poll runs a pending command (called by the owner lcore once per iteration).
 func (w *worker) poll() {
 	if c := w.mbox.slot.Load(); c != nil {
+		w.flushTx() // a command may take a while (a quiesce): send what is ready first
 		c.err = c.fn(w)
 		w.mbox.slot.Store(nil)
 		close(c.done)

@@ -44,8 +44,12 @@ type worker struct {
 
 	arch   Arch
 	egress []*egressPort // ports whose egress this lcore owns
-	descs  []pkt.Desc
-	due    []pkt.Desc
+
+	// A tx burst prepared but not yet sent: the running loop sends it in the same cgo
+	// call as its next rx burst (one call fewer per iteration). At most one is pending.
+	fuse   bool
+	pend   *egressPort
+	pendDs []pkt.Desc
 
 	mbox mailbox    // live changes for this lcore
 	dest *destIndex // queued packets per destination (owner of queues only)
@@ -76,6 +80,8 @@ type egressPort struct {
 	shaper *Shaper
 	delay  *DelayLine
 	tx     *mempool.Burst
+	descs  []pkt.Desc // dequeued burst; per port, so a pending tx survives the next port's
+	due    []pkt.Desc // released by the delay line
 }
 
 // clock converts the TSC read by the burst calls into ns since the router started.
@@ -86,12 +92,20 @@ func (w *worker) clock(tsc uint64) int64 {
 // run is the poll loop. It returns when the router's stop flag is set, after handing
 // every buffered packet back (queued packets stay queued for the shutdown drain).
 func (w *worker) run() int {
-	var tsc uint64
+	var tsc, sent uint64
 	r := w.r
+	w.fuse = true
 	for !r.stop.Load() {
 		for i := range w.rxqs {
 			q := &w.rxqs[i]
-			n := rxBurst(q.id, q.queue, w.rx.Addr(), r.burst, &tsc)
+			var n int
+			if e := w.pend; e != nil {
+				n = txRxBurst(e.id, e.txq, e.tx.Addr(), len(w.pendDs), q.id, q.queue, w.rx.Addr(), r.burst, &tsc, &sent)
+				w.pend = nil
+				w.txDone(e, w.pendDs, int(sent))
+			} else {
+				n = rxBurst(q.id, q.queue, w.rx.Addr(), r.burst, &tsc)
+			}
 			if n > 0 {
 				w.processRx(q.pidx, n, w.clock(tsc))
 			}
@@ -116,6 +130,8 @@ func (w *worker) run() int {
 			w.publish()
 		}
 	}
+	w.flushTx()
+	w.fuse = false
 	w.flushHandoff()
 	w.flushCtrl()
 	w.flushFree()
@@ -374,19 +390,19 @@ func (w *worker) processRing(n int, now int64) {
 // serveEgress moves packets from the queues through the shaper and delay line to tx.
 func (w *worker) serveEgress(e *egressPort, now int64) {
 	if budget := e.shaper.Budget(now); budget > 0 {
-		if k := w.arch.Dequeue(now, e.pidx, w.descs, budget, w); k > 0 {
+		if k := w.arch.Dequeue(now, e.pidx, e.descs, budget, w); k > 0 {
 			bytes := 0
-			for i := range w.descs[:k] {
-				bytes += int(w.descs[i].Len)
-				w.unindex(&w.descs[i])
+			for i := range e.descs[:k] {
+				bytes += int(e.descs[i].Len)
+				w.unindex(&e.descs[i])
 			}
 			e.shaper.Charge(bytes, k)
 			if e.delay == nil {
-				w.transmit(e, w.descs[:k])
+				w.transmit(e, e.descs[:k])
 			} else {
-				for i := range w.descs[:k] {
-					if !e.delay.Push(now, &w.descs[i]) {
-						w.Drop(&w.descs[i], pkt.DropDelayLine)
+				for i := range e.descs[:k] {
+					if !e.delay.Push(now, &e.descs[i]) {
+						w.Drop(&e.descs[i], pkt.DropDelayLine)
 					}
 				}
 			}
@@ -397,17 +413,17 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 		e.shaper.SetBusy(n > 0) // a port still backlogged may bank missed link time
 	}
 	if e.delay != nil {
-		if k := e.delay.Pop(now, w.due); k > 0 {
-			w.transmit(e, w.due[:k])
+		if k := e.delay.Pop(now, e.due); k > 0 {
+			w.transmit(e, e.due[:k])
 		}
 	}
 }
 
-// transmit applies CE marks and sends one burst (one cgo call); what the device
-// refuses is freed by the same call and counted as tx_full.
+// transmit applies CE marks and sends one burst; what the device refuses is freed by
+// the same call and counted as tx_full. In the running loop the burst is left pending
+// and goes out with the next rx call (or before another burst, a command or the stop).
 func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
 	arr := e.tx.S()[:len(ds)]
-	var bytes uint64
 	for i := range ds {
 		d := &ds[i]
 		if d.Flags&pkt.FlagMarkCE != 0 {
@@ -416,9 +432,29 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
 			}
 		}
 		arr[i] = d.Mbuf
-		bytes += uint64(d.Len)
 	}
-	sent := txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds))
+	if w.fuse {
+		w.flushTx() // the previous one first: keeps each port's order
+		w.pend, w.pendDs = e, ds
+		return
+	}
+	w.txDone(e, ds, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds)))
+}
+
+// flushTx sends the pending tx burst, if any, on its own.
+func (w *worker) flushTx() {
+	if e := w.pend; e != nil {
+		w.pend = nil
+		w.txDone(e, w.pendDs, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(w.pendDs)))
+	}
+}
+
+// txDone counts a tx burst of which the device took the first sent packets.
+func (w *worker) txDone(e *egressPort, ds []pkt.Desc, sent int) {
+	var bytes uint64
+	for i := range ds {
+		bytes += uint64(ds[i].Len)
+	}
 	c := &w.cnt[e.pidx]
 	c.TxPackets += uint64(sent)
 	// Forwarded per input port, counted by runs of the same input.

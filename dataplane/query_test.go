@@ -89,9 +89,9 @@ func TestQueuedBetweenAndDestinationIndex(t *testing.T) {
 	for _, e := range w.egress {
 		if e.pidx == 1 {
 			e.shaper.Set(0, 0, 0)
-			w.descs = w.descs[:20]
+			e.descs = e.descs[:20]
 			w.serveEgress(e, now+1)
-			w.descs = w.descs[:cap(w.descs)]
+			e.descs = e.descs[:cap(e.descs)]
 		}
 	}
 	w.publish()

@@ -330,8 +330,6 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)
 		w.in = make([]pkt.Desc, r.burst)
-		w.descs = make([]pkt.Desc, r.burst)
-		w.due = make([]pkt.Desc, r.burst)
 		w.cnt = make([]PortCounters, len(r.ports))
 		w.pub = newPublished(len(r.ports))
 		w.handoff = make([]*outBuf, nw)
@@ -387,7 +385,8 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 		for _, p := range owned {
 			pc := r.ports[p].cfg
-			e := &egressPort{pidx: p, id: r.ports[p].id, txq: r.ports[p].ownerTxq, tx: mempool.NewBurst(r.burst)}
+			e := &egressPort{pidx: p, id: r.ports[p].id, txq: r.ports[p].ownerTxq, tx: mempool.NewBurst(r.burst),
+				descs: make([]pkt.Desc, r.burst), due: make([]pkt.Desc, r.burst)}
 			burst := pc.BurstBytes
 			if burst <= 0 {
 				burst = defaultBucket(pc.RateBps)
