@@ -91,3 +91,27 @@ func TestDestIndexNoAllocs(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+// BenchmarkDestIndex is one packet's index work: inc at enqueue and dec at dequeue,
+// over 1024 destinations in bursts of 32 (ns/op per packet).
+func BenchmarkDestIndex(b *testing.B) {
+	x := newDestIndex()
+	ips := make([]uint32, 1024)
+	for i := range ips {
+		ips[i] = 0x0A020000 + uint32(i/250)<<8 + uint32(1+i%250)
+	}
+	var slots [32]uint16
+	b.ReportAllocs()
+	for i := 0; i < b.N; i += 32 {
+		base := i & 1023
+		for j := range slots {
+			slots[j] = x.inc(ips[(base+j)&1023])
+		}
+		for j := range slots {
+			x.dec(slots[j])
+		}
+		if i&(256*32-1) == 0 {
+			x.publish()
+		}
+	}
+}

@@ -47,9 +47,10 @@ type worker struct {
 
 	// A tx burst prepared but not yet sent: the running loop sends it in the same cgo
 	// call as its next rx burst (one call fewer per iteration). At most one is pending.
-	fuse   bool
-	pend   *egressPort
-	pendDs []pkt.Desc
+	fuse      bool
+	pend      *egressPort
+	pendDs    []pkt.Desc
+	pendBytes int
 
 	mbox mailbox    // live changes for this lcore
 	dest *destIndex // queued packets per destination (owner of queues only)
@@ -102,7 +103,7 @@ func (w *worker) run() int {
 			if e := w.pend; e != nil {
 				n = txRxBurst(e.id, e.txq, e.tx.Addr(), len(w.pendDs), q.id, q.queue, w.rx.Addr(), r.burst, &tsc, &sent)
 				w.pend = nil
-				w.txDone(e, w.pendDs, int(sent))
+				w.txDone(e, w.pendDs, w.pendBytes, int(sent))
 			} else {
 				n = rxBurst(q.id, q.queue, w.rx.Addr(), r.burst, &tsc)
 			}
@@ -229,8 +230,9 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			dst, tos, ok = packet.RouteDst(data)
 		}
 		l3 := packet.EthHdrLen
+		plain := ok
 		if !ok {
-			// Not the plain shape: ARP, a tag, options, or something to drop.
+			// Not the plain shape: ARP, a tag, options, TTL 1, or something to drop.
 			if dst, hash, tos, l3, ok = w.parseSlow(m, pidx, now); !ok {
 				continue
 			}
@@ -247,7 +249,9 @@ func (w *worker) processRx(pidx, n int, now int64) {
 				continue
 			}
 		}
-		if !packet.ForwardIPv4(data, l3, macs) {
+		if plain {
+			packet.ForwardPlain(data, macs)
+		} else if !packet.ForwardIPv4(data, l3, macs) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
@@ -391,15 +395,15 @@ func (w *worker) processRing(n int, now int64) {
 func (w *worker) serveEgress(e *egressPort, now int64) {
 	if budget := e.shaper.Budget(now); budget > 0 {
 		if k := w.arch.Dequeue(now, e.pidx, e.descs, budget, w); k > 0 {
-			bytes := 0
-			for i := range e.descs[:k] {
-				bytes += int(e.descs[i].Len)
-				w.unindex(&e.descs[i])
-			}
-			e.shaper.Charge(bytes, k)
 			if e.delay == nil {
-				w.transmit(e, e.descs[:k])
+				e.shaper.Charge(w.transmit(e, e.descs[:k], true), k)
 			} else {
+				bytes := 0
+				for i := range e.descs[:k] {
+					bytes += int(e.descs[i].Len)
+					w.unindex(&e.descs[i])
+				}
+				e.shaper.Charge(bytes, k)
 				for i := range e.descs[:k] {
 					if !e.delay.Push(now, &e.descs[i]) {
 						w.Drop(&e.descs[i], pkt.DropDelayLine)
@@ -414,7 +418,7 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 	}
 	if e.delay != nil {
 		if k := e.delay.Pop(now, e.due); k > 0 {
-			w.transmit(e, e.due[:k])
+			w.transmit(e, e.due[:k], false)
 		}
 	}
 }
@@ -422,55 +426,61 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 // transmit applies CE marks and sends one burst; what the device refuses is freed by
 // the same call and counted as tx_full. In the running loop the burst is left pending
 // and goes out with the next rx call (or before another burst, a command or the stop).
-func (w *worker) transmit(e *egressPort, ds []pkt.Desc) {
+// One pass over the descriptors: CE marks, the tx array, the bytes (returned), and
+// forwarded counts per input port, by runs (txDone takes back what the device refuses);
+// with unindex, the packets also leave the destination index.
+func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 	arr := e.tx.S()[:len(ds)]
+	bytes := 0
+	in, run := ds[0].InPort, uint64(0)
 	for i := range ds {
 		d := &ds[i]
+		if unindex {
+			w.unindex(d)
+		}
 		if d.Flags&pkt.FlagMarkCE != 0 {
 			if packet.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
 				w.cnt[d.InPort].Marks++
 			}
 		}
 		arr[i] = d.Mbuf
+		bytes += int(d.Len)
+		if d.InPort != in {
+			w.cnt[in].Fwd += run
+			in, run = d.InPort, 0
+		}
+		run++
 	}
+	w.cnt[in].Fwd += run
 	if w.fuse {
 		w.flushTx() // the previous one first: keeps each port's order
-		w.pend, w.pendDs = e, ds
-		return
+		w.pend, w.pendDs, w.pendBytes = e, ds, bytes
+		return bytes
 	}
-	w.txDone(e, ds, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds)))
+	w.txDone(e, ds, bytes, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds)))
+	return bytes
 }
 
 // flushTx sends the pending tx burst, if any, on its own.
 func (w *worker) flushTx() {
 	if e := w.pend; e != nil {
 		w.pend = nil
-		w.txDone(e, w.pendDs, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(w.pendDs)))
+		w.txDone(e, w.pendDs, w.pendBytes, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(w.pendDs)))
 	}
 }
 
-// txDone counts a tx burst of which the device took the first sent packets.
-func (w *worker) txDone(e *egressPort, ds []pkt.Desc, sent int) {
-	var bytes uint64
-	for i := range ds {
-		bytes += uint64(ds[i].Len)
-	}
+// txDone counts a tx burst of bytes of which the device took the first sent packets
+// (transmit counted them all forwarded already).
+func (w *worker) txDone(e *egressPort, ds []pkt.Desc, bytes, sent int) {
 	c := &w.cnt[e.pidx]
 	c.TxPackets += uint64(sent)
-	// Forwarded per input port, counted by runs of the same input.
-	for i := 0; i < sent; {
-		in, j := ds[i].InPort, i+1
-		for j < sent && ds[j].InPort == in {
-			j++
-		}
-		w.cnt[in].Fwd += uint64(j - i)
-		i = j
-	}
 	for i := sent; i < len(ds); i++ {
-		w.cnt[ds[i].InPort].Drops[pkt.DropTxFull]++
-		bytes -= uint64(ds[i].Len)
+		in := &w.cnt[ds[i].InPort]
+		in.Fwd--
+		in.Drops[pkt.DropTxFull]++
+		bytes -= int(ds[i].Len)
 	}
-	c.TxBytes += bytes
+	c.TxBytes += uint64(bytes)
 }
 
 // ---- control frames: ARP, ICMP echo ----

@@ -11,7 +11,8 @@ import (
 // ParseIPv4's Hash) and the TOS byte; the IPv4 header is at offset EthHdrLen.
 //
 // ok is false for anything else (a tag, options, another EtherType, a malformed or
-// truncated frame, a wrong checksum): the caller then calls ParseIPv4, which handles
+// truncated frame, a wrong checksum, a TTL of 0 or 1 — which the slow path drops
+// or, for the router's own address, still answers): the caller then calls ParseIPv4, which handles
 // the rare valid shapes and names the reason for the invalid ones. So RouteFields
 // accepts a subset of what ParseIPv4 accepts, with the same results (tested).
 func RouteFields(frame []byte) (dst, hash uint32, tos uint8, ok bool) {
@@ -48,7 +49,7 @@ func routeFields(frame []byte, withHash bool) (dst, hash uint32, tos uint8, ok b
 	s = (s & 0xffff) + (s >> 16)
 	s = (s & 0xffff) + (s >> 16)
 	s = (s & 0xffff) + (s >> 16)
-	if s != 0xffff {
+	if s != 0xffff || uint8(w1) <= 1 { // w1's low byte is the TTL
 		return 0, 0, 0, false
 	}
 	tot := int(bits.ReverseBytes16(uint16(w0 >> 16)))
@@ -67,6 +68,19 @@ func routeFields(frame []byte, withHash bool) (dst, hash uint32, tos uint8, ok b
 		ports = binary.BigEndian.Uint32(frame[EthHdrLen+IPv4MinLen : EthHdrLen+IPv4MinLen+4])
 	}
 	return dst, FlowHash(src, dst, uint16(ports>>16), uint16(ports), proto), uint8(w0 >> 8), true
+}
+
+// ForwardPlain is ForwardIPv4 at l3 = EthHdrLen for a frame RouteFields accepted (so
+// its TTL is above 1 and the header is whole), small enough to be inlined.
+func ForwardPlain(frame []byte, macs *[12]byte) {
+	h := frame[EthHdrLen : EthHdrLen+IPv4MinLen]
+	h[8]--
+	sum := uint32(^binary.BigEndian.Uint16(h[10:12])) + 0xfeff // see DecTTL
+	sum = (sum & 0xffff) + (sum >> 16)
+	sum = (sum & 0xffff) + (sum >> 16)
+	binary.BigEndian.PutUint16(h[10:12], ^uint16(sum))
+	binary.LittleEndian.PutUint64(frame[0:8], binary.LittleEndian.Uint64(macs[0:8]))
+	binary.LittleEndian.PutUint32(frame[8:12], binary.LittleEndian.Uint32(macs[8:12]))
 }
 
 // ForwardIPv4 does the per-hop rewrite of a routed frame whose IPv4 header is at l3:

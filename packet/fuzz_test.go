@@ -97,7 +97,8 @@ func FuzzParseIPv4(f *testing.F) {
 
 // FuzzRouteFields checks the fast path against ParseIPv4 on arbitrary frames: whatever
 // RouteFields accepts, ParseIPv4 accepts with the same destination, hash and TOS at
-// L3 14; RouteDst agrees with RouteFields; and ForwardIPv4 equals DecTTL plus RewriteMACs.
+// L3 14; RouteDst agrees with RouteFields; ForwardIPv4 equals DecTTL plus RewriteMACs,
+// and on what RouteFields accepts, ForwardPlain equals ForwardIPv4 (which succeeds).
 func FuzzRouteFields(f *testing.F) {
 	udp := testpkt.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, ECNECT0, 30)
 	f.Add(udp)
@@ -139,5 +140,10 @@ func checkRouteFields(t *testing.T, frame []byte) {
 	}
 	if okA != okB || string(a) != string(b) {
 		t.Fatalf("ForwardIPv4 (%v) %x differs from DecTTL+RewriteMACs (%v) %x", okA, a, okB, b)
+	}
+	c := append([]byte(nil), frame...)
+	ForwardPlain(c, &testMACs)
+	if !okA || string(c) != string(a) {
+		t.Fatalf("ForwardPlain %x differs from ForwardIPv4 (%v) %x", c, okA, a)
 	}
 }

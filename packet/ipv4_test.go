@@ -411,8 +411,8 @@ func recomputed(h []byte) uint16 {
 }
 
 // TestRouteFieldsAgrees runs the fast path over the sample traffic (valid UDP/TCP with
-// every TOS and TTL, and each kind of bad frame): it accepts the plain valid ones and
-// agrees with ParseIPv4 (checkRouteFields), and refuses every frame ParseIPv4 drops.
+// every TOS and TTL, and each kind of bad frame): it accepts the plain valid ones that
+// can be forwarded (TTL above 1) and agrees with ParseIPv4 (checkRouteFields), and refuses every frame ParseIPv4 drops.
 func TestRouteFieldsAgrees(t *testing.T) {
 	accepted := 0
 	frames, _ := testpkt.Sample(4000, 5)
@@ -422,12 +422,18 @@ func TestRouteFieldsAgrees(t *testing.T) {
 		_, _, _, ok := RouteFields(frame)
 		if ParseIPv4(frame, &p) != pkt.DropNone {
 			require.False(t, ok)
-		} else if p.L3 == EthHdrLen && p.HdrLen == IPv4MinLen {
+		} else if p.L3 == EthHdrLen && p.HdrLen == IPv4MinLen && p.TTL > 1 {
 			require.True(t, ok, "a plain valid frame must take the fast path: %+v", p)
 			accepted++
 		}
 	}
 	require.Greater(t, accepted, 1000)
+	// TTL 0 and 1 go to the slow path (dropped there, or answered when for the router).
+	udp := testpkt.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, 0, 30)
+	for _, ttl := range []uint8{0, 1, 2} {
+		_, _, _, ok := RouteFields(testpkt.WithTTL(udp, ttl))
+		require.Equal(t, ttl == 2, ok, "ttl %d", ttl)
+	}
 
 	// Fragment and flag bits decide whether the ports enter the hash; protocols
 	// without ports; options (slow path).

@@ -7,7 +7,9 @@
 // transmit it, or report it as dropped through a DropSink; it must never be both.
 package pkt
 
-// Desc is a packet as queueing code sees it. 32 bytes, passed and stored by value.
+import "unsafe"
+
+// Desc is a packet as queueing code sees it. 40 bytes, passed and stored by value.
 type Desc struct {
 	Mbuf    uintptr // opaque rte_mbuf pointer; never dereferenced outside dataplane/mempool
 	Enq     int64   // enqueue time, ns on the dataplane's monotonic clock
@@ -84,4 +86,27 @@ func (r DropReason) String() string {
 // mbuf (the dataplane frees them in bulk once per burst) and counts the reason.
 type DropSink interface {
 	Drop(d *Desc, r DropReason)
+}
+
+// Hot-path copies. A struct assignment of a Desc compiles to 16-byte moves; when the
+// source was just written field by field (or a field of the copy is patched right
+// after), the wide loads cannot be forwarded from the narrow stores still in flight
+// and each copy stalls. These copy word by word: every load then meets at most one
+// earlier store of the same size and address. The layout they rely on (five words,
+// Queue in the low half of the fifth) is checked by a test.
+
+// descWords is the Desc layout as five 8-byte words.
+type descWords [5]uint64
+
+// CopyTo copies *d to *dst.
+func (d *Desc) CopyTo(dst *Desc) {
+	s, t := (*descWords)(unsafe.Pointer(d)), (*descWords)(unsafe.Pointer(dst))
+	t[0], t[1], t[2], t[3], t[4] = s[0], s[1], s[2], s[3], s[4]
+}
+
+// CopyToQueue copies *d to *dst with dst.Queue = q.
+func (d *Desc) CopyToQueue(dst *Desc, q uint32) {
+	s, t := (*descWords)(unsafe.Pointer(d)), (*descWords)(unsafe.Pointer(dst))
+	t[0], t[1], t[2], t[3] = s[0], s[1], s[2], s[3]
+	t[4] = s[4]&^0xffffffff | uint64(q)
 }

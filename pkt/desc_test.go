@@ -18,3 +18,19 @@ func TestDescSizeAndNames(t *testing.T) {
 	}
 	require.Equal(t, "unknown", NumDropReasons.String())
 }
+
+// TestDescWordCopies: the word copies equal a struct assignment (and set Queue), which
+// also pins the layout they assume.
+func TestDescWordCopies(t *testing.T) {
+	require.Equal(t, uintptr(40), unsafe.Sizeof(Desc{}))
+	require.Equal(t, uintptr(32), unsafe.Offsetof(Desc{}.Queue))
+	src := Desc{Mbuf: 0x1122334455667788, Enq: -5, Hash: 0xdeadbeef, Len: 1514, InPort: 3, OutPort: 0xfffe,
+		Class: 7, ECN: 2, Flags: FlagMarkCE, Tier: 1, Queue: 0xa5a5a5a5, Slot: 0xbeef, L3: 18}
+	var a, b Desc
+	src.CopyTo(&a)
+	require.Equal(t, src, a)
+	src.CopyToQueue(&b, 0x01020304)
+	want := src
+	want.Queue = 0x01020304
+	require.Equal(t, want, b)
+}

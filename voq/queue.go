@@ -320,11 +320,7 @@ func (q *queue) enqueueRun(now int64, run []pkt.Desc, qi uint32, sink pkt.DropSi
 			sink.Drop(d, pkt.DropTail)
 			continue
 		}
-		// Copy, then set Queue in the slot: a narrow store into d just before the
-		// wide loads of the copy would stall store-to-load forwarding on every packet.
-		r := &q.ring[tail&q.mask]
-		*r = *d
-		r.Queue = qi
+		d.CopyToQueue(&q.ring[tail&q.mask], qi) // word copy: see pkt.Desc.CopyTo
 		tail++
 		pk++
 		by += l
@@ -354,30 +350,35 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		runEnq, runN := int64(0), 0
 		pol := q.pol
 		for n < len(out) && budget > 0 && pk > 0 {
-			o := &out[n]
-			*o = q.ring[head]
+			// The fields used here are read from the ring slot, not from the copy just
+			// written (a narrow load from a wide store in flight may not be forwarded).
+			h, o := &q.ring[head], &out[n]
+			l, enq, flags := int(h.Len), h.Enq, h.Flags
+			h.CopyTo(o)
 			head = (head + 1) & q.mask
 			pk--
-			l := int(o.Len)
 			by -= l
 			// deliverPopped's decision, with the backlog left after the removal
-			if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by}), o) {
-				countDrop(&q.st, ps, pkt.DropAQM)
-				sink.Drop(o, pkt.DropAQM)
-				continue
+			if pol != nil {
+				if dropsOrMarks(pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by}), o) {
+					countDrop(&q.st, ps, pkt.DropAQM)
+					sink.Drop(o, pkt.DropAQM)
+					continue
+				}
+				flags = o.Flags
 			}
 			db += l
 			budget -= l
 			n++
-			if o.Flags&pkt.FlagMarkCE != 0 {
+			if flags&pkt.FlagMarkCE != 0 {
 				marks++
 			}
-			if o.Enq != runEnq {
+			if enq != runEnq {
 				if runN > 0 {
 					q.st.Sojourn.addN(now-runEnq, runN)
 					ps.Sojourn.addN(now-runEnq, runN)
 				}
-				runEnq, runN = o.Enq, 0
+				runEnq, runN = enq, 0
 			}
 			runN++
 		}
