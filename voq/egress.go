@@ -43,14 +43,21 @@ func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 			continue
 		}
 		c := min(int(d.Class), a.nCls-1)
+		cs := &a.sets[p]
+		qi := uint32(p*a.nCls + c)
+		if a.nCls == 1 && cs.qs[0] != nil {
+			// One class: the queue takes the run of packets for this port itself.
+			q := cs.qs[0]
+			i += q.enqueueRun(now, ds[i:], qi, int(d.OutPort), sink)
+			cs.note(0, q.st.Pkts)
+			continue
+		}
 		j := i + 1
 		for j < len(ds) && ds[j].OutPort == d.OutPort && min(int(ds[j].Class), a.nCls-1) == c {
 			j++
 		}
-		cs := &a.sets[p]
-		qi := uint32(p*a.nCls + c)
 		if q := cs.qs[c]; q != nil {
-			q.enqueueRun(now, ds[i:j], qi, sink)
+			q.enqueueRun(now, ds[i:j], qi, -1, sink)
 			cs.note(c, q.st.Pkts)
 		} else {
 			for k := i; k < j; k++ {

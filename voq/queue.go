@@ -296,23 +296,30 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 	return false
 }
 
-// enqueueRun offers run, packets for this queue (each gets Queue = qi), as enqueue
-// would one by one. Without an enqueue-time AQM decision, a buffer model or head-drop,
+// enqueueRun offers the packets of ds for this queue (each gets Queue = qi), as enqueue
+// would one by one, and returns how many it took: all of ds, or with port >= 0 the
+// leading packets whose OutPort is port (the caller then needs no separate pass to
+// find the run). Without an enqueue-time AQM decision, a buffer model or head-drop,
 // and for a queue with an output port of its own, the counters are updated once for
 // the whole run.
-func (q *queue) enqueueRun(now int64, run []pkt.Desc, qi uint32, sink pkt.DropSink) {
+func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
 	if !q.enqPass || q.buf != nil || q.headDrop || q.port < 0 {
-		for i := range run {
-			run[i].Queue = qi
-			q.enqueue(now, &run[i], sink)
+		i := 0
+		for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
+			ds[i].Queue = qi
+			q.enqueue(now, &ds[i], sink)
 		}
-		return
+		return i
 	}
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
 	pk, by, tail := q.st.Pkts, q.st.Bytes, q.head+q.st.Pkts
-	for i := range run {
-		d := &run[i]
+	i := 0
+	for ; i < len(ds); i++ {
+		d := &ds[i]
+		if port >= 0 && int(d.OutPort) != port {
+			break
+		}
 		l := int(d.Len)
 		if pk >= q.maxPkts || by+l > q.maxBytes {
 			d.Queue = qi
@@ -326,10 +333,11 @@ func (q *queue) enqueueRun(now int64, run []pkt.Desc, qi uint32, sink pkt.DropSi
 		by += l
 	}
 	n, b := pk-q.st.Pkts, by-q.st.Bytes
-	q.st.Arrivals += uint64(len(run))
-	ps.Arrivals += uint64(len(run))
+	q.st.Arrivals += uint64(i)
+	ps.Arrivals += uint64(i)
 	q.st.admitN(n, b)
 	ps.admitN(n, b)
+	return i
 }
 
 // dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
