@@ -30,8 +30,11 @@ type worker struct {
 
 	in []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 
-	info packet.IPv4Info
-	macs [12]byte // Ethernet rewrite for a next hop resolved by ARP
+	info     packet.IPv4Info
+	macs     [12]byte   // Ethernet rewrite for a next hop resolved by ARP
+	held     []heldPkt  // packets waiting for ARP (see arphold.go)
+	heldMask uint64     // filter of their targets
+	heldIn   []pkt.Desc // serviceHeld's descriptors
 
 	free  *mempool.Burst // drops to free in bulk
 	nfree int
@@ -117,6 +120,9 @@ func (w *worker) run() int {
 				now = w.clock(tsc)
 				w.processRing(n, now)
 			}
+		}
+		if len(w.held) > 0 && w.iter%arpHoldPoll == 0 {
+			w.serviceHeld(now)
 		}
 		w.flushHandoff()
 		w.flushCtrl()
@@ -245,7 +251,7 @@ func (w *worker) processRx(pidx, n int, now int64) {
 		nh := &r.nexthops[hop&lpmHopMask]
 		macs := &nh.macs
 		if !nh.static {
-			if macs = w.nextHopSlow(m, nh, dst, pidx, now); macs == nil {
+			if macs = w.nextHopSlow(m, nh, dst, hash, tos, l3, pidx, now); macs == nil {
 				continue
 			}
 		}
@@ -287,8 +293,8 @@ func (w *worker) parseSlow(m uintptr, pidx int, now int64) (dst, hash uint32, to
 
 // nextHopSlow handles a next hop that is not a static neighbor: the router itself
 // (ICMP echo), or a neighbor resolved by ARP. It returns the Ethernet rewrite, or nil
-// when the packet has been consumed (answered, or dropped while ARP resolves).
-func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst uint32, pidx int, now int64) *[12]byte {
+// when the packet has been consumed (answered, held while ARP resolves, or dropped).
+func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst, hash uint32, tos uint8, l3, pidx int, now int64) *[12]byte {
 	r := w.r
 	if nh.local {
 		w.handleLocal(m, mempool.Data(m), pidx)
@@ -300,11 +306,17 @@ func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst uint32, pidx int, now i
 	}
 	mac, ok := r.neigh.lookup(target)
 	if !ok {
-		w.dropMbuf(m, pidx, pkt.DropARPPending)
+		if !w.hold(heldPkt{m: m, since: now, target: target, dst: dst, hash: hash, in: uint16(pidx),
+			out: uint16(nh.port), tos: tos, l3: uint8(l3)}) {
+			w.dropMbuf(m, pidx, pkt.DropARPPending)
+		}
 		if r.neigh.shouldRequest(target, now, arpInterval) {
 			w.sendARPRequest(nh.port, target)
 		}
 		return nil
+	}
+	if w.heldMask != 0 && w.mayHold(target) {
+		w.serviceHeld(now) // packets held for this neighbor go first
 	}
 	copy(w.macs[:6], mac[:])
 	copy(w.macs[6:], r.ports[nh.port].mac[:])

@@ -129,6 +129,7 @@ func (r *Router) Stop() *Summary {
 					}
 				}
 			}
+			w.dropHeld()
 			if w.arch != nil {
 				w.arch.Drain(w)
 			}

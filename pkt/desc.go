@@ -60,7 +60,7 @@ const (
 	DropTxFull       // the device refused the tx burst
 	DropNoMbuf       // mempool exhausted (copy or reply could not be built)
 	DropShutdown     // still queued at shutdown and freed
-	DropARPPending   // next hop unresolved and the pending queue was full
+	DropARPPending   // next hop unresolved: the ARP hold was full, or no reply in time
 	DropNotForUs     // addressed to the router but not a protocol it answers
 	DropDelayLine    // the egress delay line was full
 	DropHandoff      // the ring to the egress lcore was full
