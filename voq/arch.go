@@ -42,6 +42,12 @@ type Arch interface {
 	// Walk calls fn for queued packets (each queue oldest first) until fn returns
 	// false. Owner lcore only, between bursts; it does not change any state.
 	Walk(fn func(q int, d *pkt.Desc) bool)
+	// WalkNewest calls fn for the packets of each FIFO (a queue, or a flow of an
+	// FQ-CoDel queue) from the newest back, moving on to the next FIFO when fn returns
+	// false: the packets that arrived since some event are found without visiting the
+	// older ones. fn may change the dataplane scratch fields (Slot, Dst) of the packet
+	// and nothing else. Owner lcore only, between bursts.
+	WalkNewest(fn func(d *pkt.Desc) bool)
 	SetLimit(port, class, pkts, bytes int) error
 	// SetPolicy replaces the AQM policies of the same queues as SetLimit with fresh
 	// instances from f (nil = no AQM). Call it between bursts.
@@ -339,6 +345,13 @@ func (b *base) SetPolicy(port, class int, f Factory) error {
 }
 
 // Walk implements Arch.
+// WalkNewest implements Arch.
+func (b *base) WalkNewest(fn func(d *pkt.Desc) bool) {
+	for _, l := range b.leaves {
+		l.walkNewest(fn)
+	}
+}
+
 func (b *base) Walk(fn func(q int, d *pkt.Desc) bool) {
 	for q, l := range b.leaves {
 		if !l.walk(func(d *pkt.Desc) bool { return fn(q, d) }) {

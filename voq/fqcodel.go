@@ -39,6 +39,7 @@ import (
 type fqQueue struct {
 	slab []pkt.Desc
 	link []int32 // next packet of the same flow, or next free slot; -1 ends a list
+	prev []int32 // previous packet of the same flow (valid from the tail back to the head)
 	free int32   // head of the free-slot list
 
 	flows      []fqFlow
@@ -139,11 +140,13 @@ func (q *fqQueue) setLimit(pkts, bytes int) error {
 		copy(slab, q.slab)
 		link := make([]int32, pkts)
 		copy(link, q.link)
+		prev := make([]int32, pkts)
+		copy(prev, q.prev)
 		for i := pkts - 1; i >= old; i-- {
 			link[i] = q.free
 			q.free = int32(i)
 		}
-		q.slab, q.link = slab, link
+		q.slab, q.link, q.prev = slab, link, prev
 	}
 	q.maxPkts = pkts
 	if pkts == 0 {
@@ -198,6 +201,7 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	q.free = q.link[s]
 	q.slab[s] = *d
 	q.link[s] = -1
+	q.prev[s] = fl.tail
 	if fl.tail < 0 {
 		fl.head = s
 	} else {
@@ -387,6 +391,17 @@ func (q *fqQueue) fqState() FQState {
 
 // walk calls fn for every queued packet, flow by flow (each flow oldest first), until
 // fn returns false.
+func (f *fqQueue) walkNewest(fn func(d *pkt.Desc) bool) {
+	for i := range f.flows {
+		fl := &f.flows[i]
+		for s := fl.tail; s >= 0 && fn(&f.slab[s]); s = f.prev[s] {
+			if s == fl.head {
+				break
+			}
+		}
+	}
+}
+
 func (f *fqQueue) walk(fn func(d *pkt.Desc) bool) bool {
 	for i := range f.flows {
 		for s := f.flows[i].head; s >= 0; s = f.link[s] {
