@@ -87,12 +87,11 @@ func (w *worker) serviceHeld(now int64) {
 			continue
 		}
 		d := &in[k]
-		setDesc(d, h.m, now, h.hash, mempool.PktLen(h.m), h.in, h.out, r.dscpClass[h.tos>>2], h.tos&3, h.l3)
+		setDesc(d, h.m, now, h.hash, mempool.PktLen(h.m), h.in, h.out, r.dscpClass[h.tos>>2], h.tos&3, h.l3, h.dst)
 		if owner := r.owner[h.out]; owner != w.idx {
-			w.handOffData(owner, d, h.dst)
+			w.handOffData(owner, d)
 			continue
 		}
-		d.Slot = w.dest.inc(h.dst)
 		k++
 	}
 	w.held = keep

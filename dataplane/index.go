@@ -7,8 +7,9 @@ import (
 
 // destIndex counts queued packets per IPv4 destination, so "how many packets in the
 // buffer are headed to X" is answered in O(1) while the router runs. Each lcore that
-// owns queues keeps one: it increments at enqueue and decrements when the packet leaves
-// the queue (dequeue or drop), remembering the slot in the packet's descriptor. The table is
+// owns queues keeps one: it increments for a packet still queued at a publication
+// (worker.indexArrival) and decrements when that packet leaves the queue (dequeue or
+// drop), remembering the slot in the packet's descriptor. The table is
 // bounded (open addressing, linear probing); when it has no room for a new destination
 // the packet is counted in the "other" bucket. A slot whose count fell to zero may be
 // taken by a new destination: lookups never stop at a reused slot (only at an empty

@@ -55,8 +55,9 @@ type worker struct {
 	pendDs    []pkt.Desc
 	pendBytes int
 
-	mbox mailbox    // live changes for this lcore
-	dest *destIndex // queued packets per destination (owner of queues only)
+	mbox    mailbox    // live changes for this lcore
+	dest    *destIndex // queued packets per destination (owner of queues only)
+	indexFn func(*pkt.Desc) bool
 
 	cnt      []PortCounters // per port, plain (owner only)
 	pub      *published
@@ -148,10 +149,37 @@ func (w *worker) run() int {
 
 func (w *worker) publish() {
 	w.pub.store(w.cnt)
+	if w.arch != nil {
+		w.arch.WalkNewest(w.indexFn)
+	}
 	w.dest.publish()
 	if w.arch != nil {
 		w.arch.Publish()
 	}
+}
+
+// noIndexSlot marks a packet the destination index has seen but does not count (not
+// parsed: xconnect).
+const noIndexSlot = 0xFFFE
+
+// indexArrival counts a packet that is still queued at a publication and was not
+// counted yet (Slot 0) under its destination. The destination index is lazy: a packet
+// is counted only if it is still queued when the counts are published (every
+// PublishEvery iterations), and only then must its departure be counted too, so the
+// packets that come and go between two publications — all of them, on a port that
+// keeps up — cost the index nothing. The published counts are exact all the same.
+// Called newest first per FIFO: the first packet already seen ends that FIFO's walk
+// (everything older was seen at an earlier publication).
+func (w *worker) indexArrival(d *pkt.Desc) bool {
+	if d.Slot != 0 {
+		return false
+	}
+	if d.L3 == 0 {
+		d.Slot = noIndexSlot
+	} else {
+		d.Slot = w.dest.inc(d.Dst)
+	}
+	return true
 }
 
 // Drop implements pkt.DropSink: count under the input port and free in bulk.
@@ -163,9 +191,11 @@ func (w *worker) Drop(d *pkt.Desc, reason pkt.DropReason) {
 
 // unindex takes a packet that leaves the queues out of the destination index.
 func (w *worker) unindex(d *pkt.Desc) {
-	if d.Slot != 0 {
-		w.dest.dec(d.Slot)
+	if s := d.Slot; s != 0 {
 		d.Slot = 0
+		if s != noIndexSlot {
+			w.dest.dec(s)
+		}
 	}
 }
 
@@ -207,9 +237,9 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			l := mempool.PktLen(m)
 			bytes += uint64(l)
 			d := &w.in[k]
-			setDesc(d, m, now, 0, l, uint16(pidx), uint16(out), 0, 0, 0)
+			setDesc(d, m, now, 0, l, uint16(pidx), uint16(out), 0, 0, 0, 0)
 			if owner != w.idx {
-				w.handOffData(owner, d, 0)
+				w.handOffData(owner, d)
 				continue
 			}
 			k++
@@ -262,12 +292,11 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		d := &w.in[k]
-		setDesc(d, m, now, hash, l, uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3, uint8(l3))
+		setDesc(d, m, now, hash, l, uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3, uint8(l3), dst)
 		if owner := r.owner[nh.port]; owner != w.idx {
-			w.handOffData(owner, d, dst)
+			w.handOffData(owner, d)
 			continue
 		}
-		d.Slot = w.dest.inc(dst)
 		k++
 	}
 	c.RxBytes += bytes
@@ -326,10 +355,11 @@ func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst, hash uint32, tos uint8
 // setDesc writes every field of d (the burst arrays are reused burst after burst).
 // Field by field on purpose: a composite literal is built in a stack temporary and
 // copied with wide moves that stall on the narrow stores just made.
-func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, class, ecn, l3 uint8) {
+// l3 is 0 for a packet that was not parsed (xconnect): it is not indexed by destination.
+func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, class, ecn, l3 uint8, dst uint32) {
 	d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
 	d.InPort, d.OutPort, d.Class, d.ECN = in, out, class, ecn
-	d.Flags, d.Tier, d.Queue, d.Slot, d.L3 = 0, 0, 0, 0, l3
+	d.Flags, d.Tier, d.Queue, d.Slot, d.L3, d.Dst = 0, 0, 0, 0, l3, dst
 }
 
 // enqueueBurst queues w.in[:k], packets for ports this lcore owns (indexed already
@@ -340,12 +370,12 @@ func (w *worker) enqueueBurst(now int64, k int) {
 	}
 }
 
-// handOffData writes d's classification (and destination dst) into the mbuf metadata
-// and hands the packet to the owner lcore of its output port.
-func (w *worker) handOffData(owner int, d *pkt.Desc, dst uint32) {
+// handOffData writes d's classification into the mbuf metadata and hands the packet
+// to the owner lcore of its output port.
+func (w *worker) handOffData(owner int, d *pkt.Desc) {
 	meta := mempool.MetaOf(d.Mbuf)
 	*meta = mempool.Meta{Hash: d.Hash, OutPort: d.OutPort, InPort: d.InPort, Class: d.Class, ECN: d.ECN,
-		L3: d.L3, Kind: kindData, Dst: dst}
+		L3: d.L3, Kind: kindData, Dst: d.Dst}
 	w.handOff(owner, d.Mbuf)
 }
 
@@ -394,10 +424,7 @@ func (w *worker) processRing(n int, now int64) {
 			continue
 		}
 		d := &w.in[k]
-		setDesc(d, m, now, meta.Hash, mempool.PktLen(m), meta.InPort, meta.OutPort, meta.Class, meta.ECN, meta.L3)
-		if meta.Dst != 0 {
-			d.Slot = w.dest.inc(meta.Dst)
-		}
+		setDesc(d, m, now, meta.Hash, mempool.PktLen(m), meta.InPort, meta.OutPort, meta.Class, meta.ECN, meta.L3, meta.Dst)
 		k++
 	}
 	w.enqueueBurst(now, k)
