@@ -115,7 +115,8 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 // already marked one (as the dataplane's lazy destination index does at each publish)
 // reaches every packet that arrived since the previous marking and is still queued,
 // and no other, in every architecture and with FQ-CoDel flows, under random traffic
-// with tail, AQM, head and overflow drops.
+// with tail, AQM, head and overflow drops, with and without a Publish in between
+// (which narrows the walk to the queues touched since).
 func TestWalkNewestFindsArrivals(t *testing.T) {
 	dropEvery := func(int, uint8) aqm.Policy { return &everyNth{n: 7, verdict: aqm.Drop} }
 	for _, c := range []struct {
@@ -172,6 +173,9 @@ func TestWalkNewestFindsArrivals(t *testing.T) {
 					require.NotZero(t, d.Slot, "round %d: a queued packet left unmarked", round)
 					return true
 				})
+				if round%2 == 0 {
+					a.Publish() // from here the walk visits only the queues touched since
+				}
 			}
 			require.Greater(t, id, 10000)
 		})
