@@ -153,7 +153,8 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // BenchmarkRouterShape is the dataplane's common case: one output port, one class,
 // a 1024-packet limit, bursts of 32 packets offered with EnqueueBurst and dequeued in
-// one call right after (the queue never builds up). ns/op is per packet.
+// one call right after (the queue never builds up): plain FIFO, CoDel, and FQ-CoDel
+// (32 flows, one packet each). ns/op is per packet.
 func BenchmarkRouterShape(b *testing.B) {
 	codel := func(int, uint8) aqm.Policy {
 		cfg, err := aqm.NewCoDelConfig(aqm.CoDelParams{})
@@ -165,9 +166,10 @@ func BenchmarkRouterShape(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		f    Factory
-	}{{"fifo", nil}, {"codel", codel}} {
+		fq   *FQConfig
+	}{{"fifo", nil, nil}, {"codel", codel, nil}, {"fq-codel", nil, &FQConfig{}}} {
 		b.Run(c.name, func(b *testing.B) {
-			a := mustNew(b, Config{Kind: KindEgress, Ports: []int{1}, Inputs: []int{0}, Classes: 1, LimitPkts: 1024, AQM: c.f})
+			a := mustNew(b, Config{Kind: KindEgress, Ports: []int{1}, Inputs: []int{0}, Classes: 1, LimitPkts: 1024, AQM: c.f, FQ: c.fq})
 			burst := make([]pkt.Desc, 32)
 			out := make([]pkt.Desc, 32)
 			sink := &recSink{}
