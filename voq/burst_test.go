@@ -28,17 +28,24 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 		pkts   int
 		bytes  int
 		budget int // per port and round (arrivals average about 6 kB per port)
+		fq     bool
 	}{
-		{"tail-pkts", nil, 48, 0, 12000},
-		{"tail-bytes", nil, 0, 20000, 12000},
-		{"codel", codel, 1000, 0, 9000}, // overloaded: a standing queue builds
-		{"mark", markEvery, 64, 0, 12000},
-		{"drop", dropEvery, 64, 0, 12000},
+		{"tail-pkts", nil, 48, 0, 12000, false},
+		{"tail-bytes", nil, 0, 20000, 12000, false},
+		{"codel", codel, 1000, 0, 9000, false}, // overloaded: a standing queue builds
+		{"mark", markEvery, 64, 0, 12000, false},
+		{"drop", dropEvery, 64, 0, 12000, false},
+		{"fq-codel", codel, 300, 0, 9000, true},   // FQ-CoDel, overloaded
+		{"fq-overflow", nil, 40, 0, 12000, true}, // FQ without AQM: fattest-flow drops
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			mkCfg := func(classes int) Config {
-				return Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: classes,
+				cfg := Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: classes,
 					LimitPkts: c.pkts, LimitBytes: c.bytes, AQM: c.f}
+				if c.fq {
+					cfg.FQ = &FQConfig{Flows: 16, LimitPkts: c.pkts}
+				}
+				return cfg
 			}
 			fast, ref := mustNew(t, mkCfg(1)), mustNew(t, mkCfg(2))
 			fs, rs := &recSink{keep: true}, &recSink{keep: true}
@@ -54,7 +61,8 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 				for i := range burst[:n] {
 					id++
 					burst[i] = pkt.Desc{Mbuf: uintptr(id), Enq: now, Len: uint32(64 + rng.IntN(1451)),
-						InPort: uint16([]int{0, 3}[rng.IntN(2)]), OutPort: uint16(1 + rng.IntN(2)), ECN: uint8(rng.IntN(3))}
+						InPort: uint16([]int{0, 3}[rng.IntN(2)]), OutPort: uint16(1 + rng.IntN(2)), ECN: uint8(rng.IntN(3)),
+						Hash: uint32(rng.IntN(40))}
 					if rng.IntN(50) == 0 {
 						burst[i].OutPort = 9 // not routed by this arch
 					}
@@ -106,6 +114,10 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 				require.Positive(t, fsn.Ports[0].Marks)
 			case "drop":
 				require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM])
+			case "fq-codel":
+				require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM]+fsn.Ports[0].Marks)
+			case "fq-overflow":
+				require.Positive(t, fsn.Ports[0].Drops[pkt.DropOverflow])
 			}
 		})
 	}

@@ -59,6 +59,12 @@ func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 		if q := cs.qs[c]; q != nil {
 			q.enqueueRun(now, ds[i:j], qi, -1, sink)
 			cs.note(c, q.st.Pkts)
+		} else if q := cs.fqs[c]; q != nil {
+			for k := i; k < j; k++ {
+				ds[k].Queue = qi
+				q.enqueue(now, &ds[k], sink) // a direct call, one refresh per run
+			}
+			cs.note(c, q.st.Pkts)
 		} else {
 			for k := i; k < j; k++ {
 				ds[k].Queue = qi
@@ -93,6 +99,18 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 		if q := cs.qs[0]; q != nil {
 			// One plain queue and nothing to schedule: take a burst from it directly.
 			n, _ := q.dequeueBurst(now, out, budget, sink)
+			cs.refresh(0)
+			return n
+		}
+		if q := cs.fqs[0]; q != nil {
+			// One FQ-CoDel queue: its dequeue in a loop, without the class scheduler.
+			// An empty queue is not asked (its dequeue would still rotate the flow
+			// lists, which the scheduler never lets happen).
+			n := 0
+			for n < len(out) && budget > 0 && q.st.Pkts > 0 && q.dequeue(now, &out[n], sink) {
+				budget -= int(out[n].Len)
+				n++
+			}
 			cs.refresh(0)
 			return n
 		}

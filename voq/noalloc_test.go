@@ -153,8 +153,9 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // BenchmarkRouterShape is the dataplane's common case: one output port, one class,
 // a 1024-packet limit, bursts of 32 packets offered with EnqueueBurst and dequeued in
-// one call right after (the queue never builds up): plain FIFO, CoDel, and FQ-CoDel
-// (32 flows, one packet each). ns/op is per packet.
+// one call right after (the queue never builds up): plain FIFO, CoDel, and FQ-CoDel with
+// 4 flows of 8 packets per burst, and with 32 flows of one packet (the worst case: every
+// packet opens a flow, which is listed, served and retired). ns/op is per packet.
 func BenchmarkRouterShape(b *testing.B) {
 	codel := func(int, uint8) aqm.Policy {
 		cfg, err := aqm.NewCoDelConfig(aqm.CoDelParams{})
@@ -164,10 +165,12 @@ func BenchmarkRouterShape(b *testing.B) {
 		return aqm.NewCoDel(cfg)
 	}
 	for _, c := range []struct {
-		name string
-		f    Factory
-		fq   *FQConfig
-	}{{"fifo", nil, nil}, {"codel", codel, nil}, {"fq-codel", nil, &FQConfig{}}} {
+		name  string
+		f     Factory
+		fq    *FQConfig
+		flows int
+	}{{"fifo", nil, nil, 32}, {"codel", codel, nil, 32}, {"fq-codel/4-flows", codel, &FQConfig{}, 4},
+		{"fq-codel/32-flows", codel, &FQConfig{}, 32}} {
 		b.Run(c.name, func(b *testing.B) {
 			a := mustNew(b, Config{Kind: KindEgress, Ports: []int{1}, Inputs: []int{0}, Classes: 1, LimitPkts: 1024, AQM: c.f, FQ: c.fq})
 			burst := make([]pkt.Desc, 32)
@@ -179,7 +182,7 @@ func BenchmarkRouterShape(b *testing.B) {
 			for i := 0; i < b.N; i += 32 {
 				now += 3000
 				for j := range burst {
-					burst[j] = pkt.Desc{Mbuf: uintptr(j + 1), Enq: now, Hash: uint32(j), Len: 64, InPort: 0, OutPort: 1}
+					burst[j] = pkt.Desc{Mbuf: uintptr(j + 1), Enq: now, Hash: uint32(j % c.flows), Len: 64, InPort: 0, OutPort: 1}
 				}
 				a.EnqueueBurst(now, burst, sink)
 				if n := a.Dequeue(now, 1, out, 1<<30, sink); n != 32 {
