@@ -454,3 +454,43 @@ func TestRouteFieldsAgrees(t *testing.T) {
 	_, _, _, ok := RouteFields(opt)
 	require.False(t, ok, "options take the slow path")
 }
+
+// TestRouteFieldsChecksumRandom: over random option-less headers, the fast path accepts
+// exactly those whose checksum verifies (reference: a full recomputation), including
+// the ones'-complement corners (sums that fold to 0x0000 or 0xffff).
+func TestRouteFieldsChecksumRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	udp := testpkt.UDP("10.0.0.2", "10.2.0.10", 1, 2, 64, 0, 30)
+	good, bad := 0, 0
+	for i := 0; i < 200000; i++ {
+		f := append([]byte(nil), udp...)
+		h := f[EthHdrLen : EthHdrLen+IPv4MinLen]
+		for j := 1; j < IPv4MinLen; j++ {
+			h[j] = byte(rng.Uint32())
+		}
+		h[2], h[3] = 0, byte(len(f)-EthHdrLen) // total length that fits
+		h[6] &= 0x40                             // DF at most: no fragments
+		h[8] |= 2                                // TTL above 1
+		switch rng.IntN(3) {
+		case 0: // correct checksum
+			h[10], h[11] = 0, 0
+			c := testpkt.InetChecksum(h)
+			h[10], h[11] = byte(c>>8), byte(c)
+		case 1: // all ones or all zeros, the corners of ones' complement
+			h[10], h[11] = 0xff, 0xff
+			if rng.IntN(2) == 0 {
+				h[10], h[11] = 0, 0
+			}
+		}
+		valid := testpkt.InetChecksum(h) == 0
+		_, _, _, ok := RouteFields(f)
+		require.Equal(t, valid, ok, "header %x", h)
+		if valid {
+			good++
+		} else {
+			bad++
+		}
+	}
+	require.Greater(t, good, 60000)
+	require.Greater(t, bad, 60000)
+}
