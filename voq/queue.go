@@ -360,6 +360,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		db, marks := 0, 0
 		runEnq, runN := int64(0), 0
 		pol := q.pol
+		codel, _ := pol.(*aqm.CoDel)
 		for n < len(out) && budget > 0 && pk > 0 {
 			// The fields used here are read from the ring slot, not from the copy just
 			// written (a narrow load from a wide store in flight may not be forwarded).
@@ -371,7 +372,13 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			by -= l
 			// deliverPopped's decision, with the backlog left after the removal
 			if pol != nil {
-				if dropsOrMarks(pol.Dequeue(now, packetOf(o), aqm.Backlog{Packets: pk, Bytes: by}), o) {
+				var v aqm.Verdict
+				if codel != nil { // a direct call for the common AQM
+					v = codel.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
+				} else {
+					v = pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
+				}
+				if dropsOrMarks(v, o) {
 					countDrop(&q.st, ps, pkt.DropAQM)
 					sink.Drop(o, pkt.DropAQM)
 					continue
