@@ -199,7 +199,7 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	}
 	s := q.free
 	q.free = q.link[s]
-	q.slab[s] = *d
+	d.CopyTo(&q.slab[s])
 	q.link[s] = -1
 	q.prev[s] = fl.tail
 	if fl.tail < 0 {
@@ -325,18 +325,18 @@ func (q *fqQueue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
 func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSink) bool {
 	for fl.head >= 0 {
 		s := fl.head
-		*out = q.slab[s]
+		q.slab[s].CopyTo(out)
 		fl.head = q.link[s]
 		if fl.head < 0 {
 			fl.tail = -1
 		}
 		q.link[s] = q.free
 		q.free = s
-		l := int(out.Len)
+		l := int(q.slab[s].Len) // the slot, not the copy just written (see pkt.Desc.CopyTo)
 		fl.pkts--
 		fl.bytes -= l
 		q.st.remove(l)
-		ps := q.led.port(out)
+		ps := q.led.port(&q.slab[s])
 		ps.remove(l)
 		q.led.touchQ(q.idx)
 		if deliverPopped(now, q.idx, fl.pol, aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
