@@ -346,7 +346,6 @@ func (b *base) SetPolicy(port, class int, f Factory) error {
 	return nil
 }
 
-// Walk implements Arch.
 // WalkNewest implements Arch: a queue that received a packet since the last Publish
 // is on the ledger's list of touched queues, so only those are visited.
 func (b *base) WalkNewest(fn func(d *pkt.Desc) bool) {
@@ -355,6 +354,7 @@ func (b *base) WalkNewest(fn func(d *pkt.Desc) bool) {
 	}
 }
 
+// Walk implements Arch.
 func (b *base) Walk(fn func(q int, d *pkt.Desc) bool) {
 	for q, l := range b.leaves {
 		if !l.walk(func(d *pkt.Desc) bool { return fn(q, d) }) {

@@ -35,7 +35,7 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 		{"codel", codel, 1000, 0, 9000, false}, // overloaded: a standing queue builds
 		{"mark", markEvery, 64, 0, 12000, false},
 		{"drop", dropEvery, 64, 0, 12000, false},
-		{"fq-codel", codel, 300, 0, 9000, true},   // FQ-CoDel, overloaded
+		{"fq-codel", codel, 300, 0, 9000, true},  // FQ-CoDel, overloaded
 		{"fq-overflow", nil, 40, 0, 12000, true}, // FQ without AQM: fattest-flow drops
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -59,17 +59,13 @@ func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 		if q := cs.qs[c]; q != nil {
 			q.enqueueRun(now, ds[i:j], qi, -1, sink)
 			cs.note(c, q.st.Pkts)
-		} else if q := cs.fqs[c]; q != nil {
-			for k := i; k < j; k++ {
-				ds[k].Queue = qi
-				q.enqueue(now, &ds[k], sink) // a direct call, one refresh per run
-			}
-			cs.note(c, q.st.Pkts)
 		} else {
+			l := cs.leaves[c]
 			for k := i; k < j; k++ {
 				ds[k].Queue = qi
-				cs.enqueue(now, c, &ds[k], sink)
+				l.enqueue(now, &ds[k], sink)
 			}
+			cs.refresh(c) // once per run: nothing reads the set's bits within it
 		}
 		i = j
 	}
@@ -102,18 +98,16 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 			cs.refresh(0)
 			return n
 		}
-		if q := cs.fqs[0]; q != nil {
-			// One FQ-CoDel queue: its dequeue in a loop, without the class scheduler.
-			// An empty queue is not asked (its dequeue would still rotate the flow
-			// lists, which the scheduler never lets happen).
-			n := 0
-			for n < len(out) && budget > 0 && q.st.Pkts > 0 && q.dequeue(now, &out[n], sink) {
-				budget -= int(out[n].Len)
-				n++
-			}
-			cs.refresh(0)
-			return n
+		// Another kind of leaf (FQ-CoDel): its dequeue in a loop, without the class
+		// scheduler. An empty leaf is not asked, as the scheduler never asks one (an
+		// FQ-CoDel dequeue would still rotate its flow lists).
+		l, n := cs.leaves[0], 0
+		for n < len(out) && budget > 0 && l.depth() > 0 && l.dequeue(now, &out[n], sink) {
+			budget -= int(out[n].Len)
+			n++
 		}
+		cs.refresh(0)
+		return n
 	}
 	elig := op.eligible(now)
 	n := 0

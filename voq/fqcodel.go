@@ -389,8 +389,7 @@ func (q *fqQueue) fqState() FQState {
 	return FQState{ActiveFlows: q.newL.n + q.oldL.n, NewFlows: q.newL.n, OldFlows: q.oldL.n}
 }
 
-// walk calls fn for every queued packet, flow by flow (each flow oldest first), until
-// fn returns false.
+// walkNewest walks each flow from its tail back through the prev links.
 func (f *fqQueue) walkNewest(fn func(d *pkt.Desc) bool) {
 	for i := range f.flows {
 		fl := &f.flows[i]
@@ -402,6 +401,8 @@ func (f *fqQueue) walkNewest(fn func(d *pkt.Desc) bool) {
 	}
 }
 
+// walk calls fn for every queued packet, flow by flow (each flow oldest first), until
+// fn returns false.
 func (f *fqQueue) walk(fn func(d *pkt.Desc) bool) bool {
 	for i := range f.flows {
 		for s := f.flows[i].head; s >= 0; s = f.link[s] {

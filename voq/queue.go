@@ -360,7 +360,6 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		db, marks := 0, 0
 		runEnq, runN := int64(0), 0
 		pol := q.pol
-		codel, _ := pol.(*aqm.CoDel)
 		for n < len(out) && budget > 0 && pk > 0 {
 			// The fields used here are read from the ring slot, not from the copy just
 			// written (a narrow load from a wide store in flight may not be forwarded).
@@ -372,13 +371,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			by -= l
 			// deliverPopped's decision, with the backlog left after the removal
 			if pol != nil {
-				var v aqm.Verdict
-				if codel != nil { // a direct call for the common AQM
-					v = codel.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
-				} else {
-					v = pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
-				}
-				if dropsOrMarks(v, o) {
+				if dropsOrMarks(pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by}), o) {
 					countDrop(&q.st, ps, pkt.DropAQM)
 					sink.Drop(o, pkt.DropAQM)
 					continue
@@ -406,10 +399,8 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		}
 		ps.Pkts -= q.st.Pkts - pk
 		ps.Bytes -= q.st.Bytes - by
-		if pk == 0 {
-			head = 0 // see rewind
-		}
 		q.head, q.st.Pkts, q.st.Bytes = head, pk, by
+		q.rewind()
 		q.st.delivered(n, db, marks)
 		ps.delivered(n, db, marks)
 		return n, budget
@@ -456,14 +447,15 @@ func (q *queue) aqmState(dst *aqm.State) {
 
 func (q *queue) fqState() FQState { return FQState{} }
 
-// walk calls fn for every queued packet, oldest first, until fn returns false; it
-// returns false when stopped early. Read-only: for control-plane queries run by the
-// owner lcore between bursts.
+// walkNewest walks the ring from the tail back.
 func (q *queue) walkNewest(fn func(d *pkt.Desc) bool) {
 	for i := q.st.Pkts - 1; i >= 0 && fn(&q.ring[(q.head+i)&q.mask]); i-- {
 	}
 }
 
+// walk calls fn for every queued packet, oldest first, until fn returns false; it
+// returns false when stopped early. Read-only: for control-plane queries run by the
+// owner lcore between bursts.
 func (q *queue) walk(fn func(d *pkt.Desc) bool) bool {
 	for i := 0; i < q.st.Pkts; i++ {
 		if !fn(&q.ring[(q.head+i)&q.mask]) {

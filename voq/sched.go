@@ -144,8 +144,7 @@ func (p *outPort) eligible(now int64) uint8 {
 // of one (input, output) pair of VOQs.
 type classSet struct {
 	leaves   []leaf
-	qs       []*queue   // leaves[c] when it is a plain queue, else nil
-	fqs      []*fqQueue // leaves[c] when it is an FQ-CoDel queue, else nil
+	qs       []*queue // leaves[c] when it is a plain queue, else nil
 	nonEmpty uint8    // classes holding packets
 	drr      drr      // unused for strict priority
 	parent   *uint64
@@ -153,10 +152,9 @@ type classSet struct {
 }
 
 func newClassSet(leaves []leaf, p *outPort, parent *uint64, bit uint64) classSet {
-	cs := classSet{leaves: leaves, parent: parent, bit: bit, qs: make([]*queue, len(leaves)), fqs: make([]*fqQueue, len(leaves))}
+	cs := classSet{leaves: leaves, parent: parent, bit: bit, qs: make([]*queue, len(leaves))}
 	for c, l := range leaves {
 		cs.qs[c], _ = l.(*queue)
-		cs.fqs[c], _ = l.(*fqQueue)
 	}
 	if !p.sp {
 		cs.drr = newDRR(p.quantum)
@@ -178,9 +176,6 @@ func (cs *classSet) enqueue(now int64, c int, d *pkt.Desc, sink pkt.DropSink) {
 // whole set is empty.
 func (cs *classSet) refresh(c int) bool {
 	if q := cs.qs[c]; q != nil {
-		return cs.note(c, q.st.Pkts)
-	}
-	if q := cs.fqs[c]; q != nil {
 		return cs.note(c, q.st.Pkts)
 	}
 	return cs.note(c, cs.leaves[c].depth())
