@@ -51,20 +51,8 @@ func newDestIndex() *destIndex {
 
 func destHash(ip uint32) uint32 { return (ip * 2654435761) >> 20 }
 
-// inc counts one more packet for ip and returns the slot+1 to remember. The common
-// case, ip already in its home slot, is inlined into the caller.
+// inc counts one more packet for ip and returns the slot+1 to remember.
 func (x *destIndex) inc(ip uint32) uint16 {
-	s := destHash(ip)
-	e := &x.slots[s]
-	if e.key != ip || ip == 0 {
-		return x.incSlow(ip)
-	}
-	e.count++
-	x.dirty[s>>6] |= 1 << (s & 63)
-	return uint16(s) + 1
-}
-
-func (x *destIndex) incSlow(ip uint32) uint16 {
 	if ip == 0 {
 		x.other++
 		return otherSlot

@@ -362,8 +362,7 @@ func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, 
 	d.Flags, d.Tier, d.Queue, d.Slot, d.L3, d.Dst = 0, 0, 0, 0, l3, dst
 }
 
-// enqueueBurst queues w.in[:k], packets for ports this lcore owns (indexed already
-// when they came through the route path).
+// enqueueBurst queues w.in[:k], packets for ports this lcore owns.
 func (w *worker) enqueueBurst(now int64, k int) {
 	if k > 0 {
 		w.arch.EnqueueBurst(now, w.in[:k], w)

@@ -73,12 +73,13 @@ func routeFields(frame []byte, withHash bool) (dst, hash uint32, tos uint8, ok b
 // ForwardPlain is ForwardIPv4 at l3 = EthHdrLen for a frame RouteFields accepted (so
 // its TTL is above 1 and the header is whole), small enough to be inlined.
 func ForwardPlain(frame []byte, macs *[12]byte) {
-	h := frame[EthHdrLen : EthHdrLen+IPv4MinLen]
-	h[8]--
-	sum := uint32(^binary.BigEndian.Uint16(h[10:12])) + 0xfeff // see DecTTL
-	sum = (sum & 0xffff) + (sum >> 16)
-	sum = (sum & 0xffff) + (sum >> 16)
-	binary.BigEndian.PutUint16(h[10:12], ^uint16(sum))
+	decTTL(frame[EthHdrLen : EthHdrLen+IPv4MinLen])
+	putMACs(frame, macs)
+}
+
+// putMACs writes the Ethernet addresses (macs is dst||src) with two word moves rather
+// than copy (which may call memmove for 12 bytes).
+func putMACs(frame []byte, macs *[12]byte) {
 	binary.LittleEndian.PutUint64(frame[0:8], binary.LittleEndian.Uint64(macs[0:8]))
 	binary.LittleEndian.PutUint32(frame[8:12], binary.LittleEndian.Uint32(macs[8:12]))
 }
@@ -92,8 +93,6 @@ func ForwardIPv4(frame []byte, l3 int, macs *[12]byte) bool {
 	if !DecTTL(frame, l3) { // also proves len(frame) >= 20 > 12
 		return false
 	}
-	// Two word moves rather than copy (which may call memmove for 12 bytes).
-	binary.LittleEndian.PutUint64(frame[0:8], binary.LittleEndian.Uint64(macs[0:8]))
-	binary.LittleEndian.PutUint32(frame[8:12], binary.LittleEndian.Uint32(macs[8:12]))
+	putMACs(frame, macs)
 	return true
 }

@@ -134,18 +134,22 @@ func DecTTL(frame []byte, l3 int) (ok bool) {
 		return false
 	}
 	h := frame[l3 : l3+IPv4MinLen]
-	ttl := h[8]
-	if ttl <= 1 {
+	if h[8] <= 1 {
 		return false
 	}
-	h[8] = ttl - 1
-	// The TTL/protocol word m drops by 0x0100, so ~m + m' = 0xfeff whatever the
-	// protocol: HC' = ~(~HC + 0xfeff) with end-around carry.
+	decTTL(h)
+	return true
+}
+
+// decTTL decrements the TTL of header h (known above 1) and updates its checksum. The
+// TTL/protocol word m drops by 0x0100, so ~m + m' = 0xfeff whatever the protocol:
+// HC' = ~(~HC + 0xfeff) with end-around carry.
+func decTTL(h []byte) {
+	h[8]--
 	sum := uint32(^binary.BigEndian.Uint16(h[10:12])) + 0xfeff
 	sum = (sum & 0xffff) + (sum >> 16)
 	sum = (sum & 0xffff) + (sum >> 16)
 	binary.BigEndian.PutUint16(h[10:12], ^uint16(sum))
-	return true
 }
 
 // SetCE sets the ECN field of the IPv4 header at frame[l3:] to CE (binary 11) if the
