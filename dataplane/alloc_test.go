@@ -80,14 +80,9 @@ func burstCycleWith(tb testing.TB, frames [][]byte, rate float64, delay time.Dur
 			{Name: "b", Device: "net_null11,no-rx=1", Addr: netip.MustParsePrefix("10.1.0.1/24"), EgressLcore: -1,
 				RateBps: rate, Delay: delay},
 		},
-		Routes:    []Route{{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 1, MAC: [6]byte{2, 0, 0, 0, 1, 2}}},
-		Workers:   []uint{1},
-		Mbufs:     2047,
-		MbufCache: 0,
-		DataRoom:  2176,
-		Burst:     32,
-		FIFOLimit: 256,
+		Routes: []Route{{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 1, MAC: [6]byte{2, 0, 0, 0, 1, 2}}},
 	}
+	handConfig(&cfg)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -116,6 +111,12 @@ func burstCycleWith(tb testing.TB, frames [][]byte, rate float64, delay time.Dur
 			w.publish()
 		}
 	}
+}
+
+// handConfig completes cfg for a router whose one worker (lcore 1) the test drives by
+// hand: a small pool without per-lcore cache, bursts of 32, 256-packet FIFOs.
+func handConfig(cfg *Config) {
+	cfg.Workers, cfg.Mbufs, cfg.MbufCache, cfg.DataRoom, cfg.Burst, cfg.FIFOLimit = []uint{1}, 2047, 0, 2176, 32, 256
 }
 
 // The benchmark publishes as the loop does by default (every 256 iterations); the
@@ -166,13 +167,9 @@ func BenchmarkForwardLoop(b *testing.B) {
 		Ports: []PortConfig{
 			{Name: "a", Device: fmt.Sprintf("net_ring%d", 20+ringRuns), Addr: netip.MustParsePrefix("10.0.0.1/24"), EgressLcore: -1},
 		},
-		Routes:    []Route{{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 0, MAC: [6]byte{2, 0, 0, 0, 1, 2}}},
-		Workers:   []uint{1},
-		Mbufs:     2047,
-		DataRoom:  2176,
-		Burst:     32,
-		FIFOLimit: 256,
+		Routes: []Route{{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 0, MAC: [6]byte{2, 0, 0, 0, 1, 2}}},
 	}
+	handConfig(&cfg)
 	r, err := start(cfg, nil, false)
 	require.NoError(b, err)
 	w := r.workers[0]

@@ -31,8 +31,8 @@ func TestARPHold(t *testing.T) {
 			{Prefix: netip.MustParsePrefix("10.2.0.0/16"), Port: 1, Via: netip.MustParseAddr("10.1.0.2")},
 			{Prefix: netip.MustParsePrefix("10.3.0.0/16"), Port: 1, Via: netip.MustParseAddr("10.1.0.3")},
 		},
-		Workers: []uint{1}, Mbufs: 2047, DataRoom: 2176, Burst: 32, FIFOLimit: 256,
 	}
+	handConfig(&cfg)
 	r, err := start(cfg, nil, false)
 	require.NoError(t, err)
 	w := r.workers[0]
