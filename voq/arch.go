@@ -219,6 +219,9 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 	if fq {
 		f := newFQ(idx, cl, &b.led, c.FQ, c.AQM)
 		f.buf, f.obs = c.Buffer, obs
+		if port >= 0 {
+			f.port = int32(b.led.portIdx[port])
+		}
 		l = f
 	} else {
 		q := newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)

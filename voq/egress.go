@@ -31,7 +31,7 @@ func newEgress(cfg Config, scheds []sched) *egressArch {
 }
 
 // EnqueueBurst implements Arch. Consecutive packets for the same queue go in as one
-// run (one bookkeeping step for a plain queue).
+// run (one bookkeeping step for the leaf).
 func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 	a.pre(now, sink)
 	for i := 0; i < len(ds); {
@@ -45,28 +45,18 @@ func (a *egressArch) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 		c := min(int(d.Class), a.nCls-1)
 		cs := &a.sets[p]
 		qi := uint32(p*a.nCls + c)
-		if a.nCls == 1 && cs.qs[0] != nil {
-			// One class: the queue takes the run of packets for this port itself.
-			q := cs.qs[0]
-			i += q.enqueueRun(now, ds[i:], qi, int(d.OutPort), sink)
-			cs.note(0, q.st.Pkts)
+		if a.nCls == 1 {
+			// One class: the leaf takes the run of packets for this port itself.
+			i += cs.leaves[0].enqueueRun(now, ds[i:], qi, int(d.OutPort), sink)
+			cs.refresh(0)
 			continue
 		}
 		j := i + 1
 		for j < len(ds) && ds[j].OutPort == d.OutPort && min(int(ds[j].Class), a.nCls-1) == c {
 			j++
 		}
-		if q := cs.qs[c]; q != nil {
-			q.enqueueRun(now, ds[i:j], qi, -1, sink)
-			cs.note(c, q.st.Pkts)
-		} else {
-			l := cs.leaves[c]
-			for k := i; k < j; k++ {
-				ds[k].Queue = qi
-				l.enqueue(now, &ds[k], sink)
-			}
-			cs.refresh(c) // once per run: nothing reads the set's bits within it
-		}
+		cs.leaves[c].enqueueRun(now, ds[i:j], qi, -1, sink)
+		cs.refresh(c) // once per run: nothing reads the set's bits within it
 		i = j
 	}
 }
@@ -92,20 +82,10 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 	p := int(a.led.portIdx[port])
 	op, cs := &a.ports[p], &a.sets[p]
 	if a.nCls == 1 && op.limited == 0 {
-		if q := cs.qs[0]; q != nil {
-			// One plain queue and nothing to schedule: take a burst from it directly.
-			n, _ := q.dequeueBurst(now, out, budget, sink)
-			cs.refresh(0)
-			return n
-		}
-		// Another kind of leaf (FQ-CoDel): its dequeue in a loop, without the class
-		// scheduler. An empty leaf is not asked, as the scheduler never asks one (an
-		// FQ-CoDel dequeue would still rotate its flow lists).
-		l, n := cs.leaves[0], 0
-		for n < len(out) && budget > 0 && l.depth() > 0 && l.dequeue(now, &out[n], sink) {
-			budget -= int(out[n].Len)
-			n++
-		}
+		// One class and nothing to schedule: take a burst from the leaf directly. An
+		// empty leaf is not asked (dequeueBurst stops at depth 0), as the scheduler
+		// never asks one: an FQ-CoDel dequeue would still rotate its flow lists.
+		n, _ := cs.leaves[0].dequeueBurst(now, out, budget, sink)
 		cs.refresh(0)
 		return n
 	}

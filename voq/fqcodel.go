@@ -51,9 +51,11 @@ type fqQueue struct {
 	maxBytes int // total bytes across flows, MaxInt when unset
 	batch    int
 	kind     aqm.Kind // of the flow policies, for the snapshot
+	enqPass  bool     // the flow policies take no decision at enqueue (none, or aqm.DequeueOnly)
 
 	class uint8
 	idx   int32
+	port  int32 // local output port of every packet in it; -1 when not known
 	led   *ledger
 	buf   Buffer       // the Arch's buffer model, nil when none
 	obs   DropObserver // buf as a DropObserver, nil when it is not one
@@ -96,6 +98,7 @@ func newFQ(idx int, class uint8, led *ledger, c *FQConfig, f Factory) *fqQueue {
 		idx:     int32(idx),
 		led:     led,
 		free:    -1,
+		port:    -1,
 	}
 	for i := range q.flows {
 		q.flows[i] = fqFlow{head: -1, tail: -1, next: -1}
@@ -167,8 +170,11 @@ func (q *fqQueue) setPolicy(f Factory) {
 			q.flows[i].pol = f(int(q.idx), q.class)
 		}
 	}
+	q.enqPass = true
 	if p := q.flows[0].pol; p != nil {
 		q.kind = p.Snapshot().Kind
+		d, ok := p.(aqm.DequeueOnly)
+		q.enqPass = ok && d.DequeueOnly()
 	}
 }
 
@@ -178,7 +184,7 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	fi := int32(d.Hash & q.mask)
 	fl := &q.flows[fi]
 	l := int(d.Len)
-	if fl.pol != nil && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d) {
+	if !q.enqPass && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d) {
 		q.refuse(now, ps, d, pkt.DropAQM, sink)
 		return
 	}
@@ -217,6 +223,73 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 		fl.list = onNew
 		q.newL.push(q.flows, fi)
 	}
+}
+
+// enqueueRun is the leaf's run enqueue (see queue.enqueueRun): enqueue for each packet
+// of ds, with the ledger's bookkeeping done once per run and the port counters updated
+// once per stretch of admissions (an overflow batch drop settles them first, so the
+// port's peak depth stays exact). Flow policies that decide at enqueue, a buffer
+// model, or a queue without a port of its own take the per-packet enqueue.
+func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
+	if !q.enqPass || q.buf != nil || q.port < 0 {
+		i := 0
+		for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
+			ds[i].Queue = qi
+			q.enqueue(now, &ds[i], sink)
+		}
+		return i
+	}
+	q.led.touchQ(q.idx)
+	ps := q.led.portAt(q.port)
+	n, b := 0, 0 // admitted and not yet in ps
+	i := 0
+	for ; i < len(ds); i++ {
+		d := &ds[i]
+		if port >= 0 && int(d.OutPort) != port {
+			break
+		}
+		l := int(d.Len)
+		if q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
+			if l > q.maxBytes {
+				d.Queue = qi
+				countDrop(&q.st, ps, pkt.DropTail) // could never fit, even alone
+				sink.Drop(d, pkt.DropTail)
+				continue
+			}
+			ps.admitN(n, b)
+			n, b = 0, 0
+			for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
+				q.dropFattest(now, q.batch, true, sink)
+			}
+		}
+		fi := int32(d.Hash & q.mask)
+		fl := &q.flows[fi]
+		s := q.free
+		q.free = q.link[s]
+		d.CopyToQueue(&q.slab[s], qi)
+		q.link[s] = -1
+		q.prev[s] = fl.tail
+		if fl.tail < 0 {
+			fl.head = s
+		} else {
+			q.link[fl.tail] = s
+		}
+		fl.tail = s
+		fl.pkts++
+		fl.bytes += l
+		q.st.admit(l)
+		n++
+		b += l
+		if fl.list == onNone {
+			fl.deficit = q.quantum
+			fl.list = onNew
+			q.newL.push(q.flows, fi)
+		}
+	}
+	q.st.Arrivals += uint64(i)
+	ps.Arrivals += uint64(i)
+	ps.admitN(n, b)
+	return i
 }
 
 // refuse drops an arrival that was never stored, for a reason of the queue's own.
@@ -344,6 +417,123 @@ func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSin
 		}
 	}
 	return false
+}
+
+// dequeueBurst is the leaf's burst dequeue (see queue.dequeueBurst): dequeue in a
+// loop while the queue holds packets, len(out) and budget > 0 bytes allow, with the
+// counters updated once per call and the sojourn histogram once per run of packets
+// enqueued at the same time. Each iteration is exactly one dequeue call: its search
+// over the flow lists goes on past AQM drops until it delivers or the lists are empty.
+// With a buffer model, or without a port of its own, it is dequeue in a loop.
+func (q *fqQueue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
+	n := 0
+	if q.buf != nil || q.port < 0 {
+		for n < len(out) && budget > 0 && q.st.Pkts > 0 && q.dequeue(now, &out[n], sink) {
+			budget -= int(out[n].Len)
+			n++
+		}
+		return n, budget
+	}
+	if q.st.Pkts == 0 {
+		return 0, budget
+	}
+	q.led.touchQ(q.idx)
+	ps := q.led.portAt(q.port)
+	pk, by := q.st.Pkts, q.st.Bytes
+	db, marks := 0, 0
+	runEnq, runN := int64(0), 0
+	flows, slab, link := q.flows, q.slab, q.link
+search:
+	for n < len(out) && budget > 0 && pk > 0 {
+		for { // one dequeue
+			var fi int32
+			fromNew := q.newL.n > 0
+			switch {
+			case fromNew:
+				fi = q.newL.head
+			case q.oldL.n > 0:
+				fi = q.oldL.head
+			default:
+				break search
+			}
+			fl := &flows[fi]
+			if fl.deficit <= 0 {
+				fl.deficit += q.quantum
+				if fromNew {
+					q.newL.pop(flows)
+				} else {
+					q.oldL.pop(flows)
+				}
+				fl.list = onOld
+				q.oldL.push(flows, fi)
+				continue
+			}
+			for fl.head >= 0 {
+				s := fl.head
+				// Fields are read from the slab slot, not from the copy just written
+				// (see pkt.Desc.CopyTo); the slot stays intact until the next enqueue.
+				h, o := &slab[s], &out[n]
+				l, enq, flags := int(h.Len), h.Enq, h.Flags
+				h.CopyTo(o)
+				fl.head = link[s]
+				if fl.head < 0 {
+					fl.tail = -1
+				}
+				link[s] = q.free
+				q.free = s
+				fl.pkts--
+				fl.bytes -= l
+				pk--
+				by -= l
+				if fl.pol != nil {
+					v := fl.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
+					if dequeueVerdict(v, h, o) {
+						countDrop(&q.st, ps, pkt.DropAQM)
+						sink.Drop(o, pkt.DropAQM)
+						continue
+					}
+					if v == aqm.Mark {
+						flags |= pkt.FlagMarkCE
+					}
+				}
+				fl.deficit -= int32(l)
+				db += l
+				budget -= l
+				n++
+				if flags&pkt.FlagMarkCE != 0 {
+					marks++
+				}
+				if enq != runEnq {
+					if runN > 0 {
+						q.st.Sojourn.addN(now-runEnq, runN)
+						ps.Sojourn.addN(now-runEnq, runN)
+					}
+					runEnq, runN = enq, 0
+				}
+				runN++
+				continue search
+			}
+			// The flow ran dry without delivering.
+			if fromNew {
+				q.newL.pop(flows)
+				fl.list = onOld
+				q.oldL.push(flows, fi)
+			} else {
+				q.oldL.pop(flows)
+				fl.list = onNone
+			}
+		}
+	}
+	if runN > 0 {
+		q.st.Sojourn.addN(now-runEnq, runN)
+		ps.Sojourn.addN(now-runEnq, runN)
+	}
+	ps.Pkts -= q.st.Pkts - pk
+	ps.Bytes -= q.st.Bytes - by
+	q.st.Pkts, q.st.Bytes = pk, by
+	q.st.delivered(n, db, marks)
+	ps.delivered(n, db, marks)
+	return n, budget
 }
 
 func (q *fqQueue) depth() int { return q.st.Pkts }

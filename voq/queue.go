@@ -29,6 +29,13 @@ type leaf interface {
 	aqmState(dst *aqm.State)
 	// walk visits the queued packets read-only (control-plane queries).
 	walk(fn func(d *pkt.Desc) bool) bool
+	// enqueueRun offers the packets of ds in order, each with Queue = qi (as enqueue
+	// one by one), and returns how many it took: all of ds, or with port >= 0 the
+	// leading packets whose OutPort is port.
+	enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int
+	// dequeueBurst is dequeue in a loop while the leaf holds packets and len(out) and
+	// budget (bytes) are left; it returns the packets delivered and the budget left.
+	dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int)
 	// walkNewest visits each FIFO of the leaf (the queue, or each FQ flow) from its
 	// newest packet back, until fn returns false for that FIFO.
 	walkNewest(fn func(d *pkt.Desc) bool)
@@ -191,6 +198,20 @@ func dropsOrMarks(v aqm.Verdict, d *pkt.Desc) bool {
 	return false
 }
 
+// dequeueVerdict is dropsOrMarks for a burst dequeue: v is the verdict on the packet
+// stored in slot h and already copied to o. It decides from the slot and only writes o
+// (on a mark), so nothing is read back from the fresh copy (see pkt.Desc.CopyTo).
+func dequeueVerdict(v aqm.Verdict, h, o *pkt.Desc) bool {
+	switch {
+	case v == aqm.Pass:
+		return false
+	case v == aqm.Drop || !h.ECT():
+		return true
+	}
+	o.Flags |= pkt.FlagMarkCE
+	return false
+}
+
 // countDrop counts a drop for reason r in a queue and its port.
 func countDrop(qs, ps *QueueStats, r pkt.DropReason) {
 	qs.Drops[r]++
@@ -344,16 +365,15 @@ func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink p
 }
 
 // dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
-// and the budget left: dequeueFor in a loop for a queue with an output port of its own
-// (not an input FIFO), with the per-call bookkeeping done once. Without a buffer model
-// the counters are updated once per call and the sojourn histogram once per run of
-// packets enqueued at the same time.
+// and the budget left: dequeueFor in a loop. For a queue with an output port of its own
+// (not an input FIFO) and without a buffer model, the counters are updated once per
+// call and the sojourn histogram once per run of packets enqueued at the same time.
 func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
 	if q.st.Pkts == 0 {
 		return 0, budget
 	}
 	n := 0
-	if q.buf == nil {
+	if q.buf == nil && q.port >= 0 {
 		q.led.touchQ(q.idx)
 		ps := q.led.portAt(q.port)
 		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
@@ -371,12 +391,15 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			by -= l
 			// deliverPopped's decision, with the backlog left after the removal
 			if pol != nil {
-				if dropsOrMarks(pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by}), o) {
+				v := pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
+				if dequeueVerdict(v, h, o) {
 					countDrop(&q.st, ps, pkt.DropAQM)
 					sink.Drop(o, pkt.DropAQM)
 					continue
 				}
-				flags = o.Flags
+				if v == aqm.Mark {
+					flags |= pkt.FlagMarkCE
+				}
 			}
 			db += l
 			budget -= l
@@ -405,7 +428,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		ps.delivered(n, db, marks)
 		return n, budget
 	}
-	// With a buffer model: one packet at a time.
+	// With a buffer model, or an input FIFO: one packet at a time.
 	for n < len(out) && budget > 0 && q.dequeueFor(now, &out[n], sink, -1) {
 		budget -= int(out[n].Len)
 		n++
