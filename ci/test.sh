@@ -8,6 +8,12 @@ bash ci/setup.sh
 source ci/env.sh
 bash ci/build.sh
 go vet ./...
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files need formatting (gofmt -w):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 # One package at a time (-p 1): DPDK tests spin worker lcores and a 2-core machine
 # should not run two of them at once.
 go test -p 1 -count=1 -timeout 30m ./... 2>&1 | tee /tmp/dpdkq-test.log

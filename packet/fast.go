@@ -49,7 +49,8 @@ func routeFields(frame []byte, withHash bool) (dst, hash uint32, tos uint8, ok b
 	// is a multiple of 0xffff (s > 0: the first byte is 0x45). The compiler turns the
 	// divisibility test into a multiply and a compare, shorter than the folds' chain.
 	s := (w0 & 0xffffffff) + (w0 >> 32) + (w1 & 0xffffffff) + (w1 >> 32) + uint64(w2) // < 5*2^32
-	if s%0xffff != 0 || uint8(w1) <= 1 { // w1's low byte is the TTL
+	// w1's low byte is the TTL
+	if s%0xffff != 0 || uint8(w1) <= 1 {
 		return 0, 0, 0, false
 	}
 	tot := int(bits.ReverseBytes16(uint16(w0 >> 16)))

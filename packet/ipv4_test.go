@@ -469,8 +469,8 @@ func TestRouteFieldsChecksumRandom(t *testing.T) {
 			h[j] = byte(rng.Uint32())
 		}
 		h[2], h[3] = 0, byte(len(f)-EthHdrLen) // total length that fits
-		h[6] &= 0x40                             // DF at most: no fragments
-		h[8] |= 2                                // TTL above 1
+		h[6] &= 0x40                           // DF at most: no fragments
+		h[8] |= 2                              // TTL above 1
 		switch rng.IntN(3) {
 		case 0: // correct checksum
 			h[10], h[11] = 0, 0
