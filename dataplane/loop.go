@@ -28,7 +28,8 @@ type worker struct {
 	rxqs []rxq
 	rx   *mempool.Burst // rx burst array (C memory)
 
-	in []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
+	in    []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
+	inAlt []pkt.Desc // the other array: in is swapped with it when a pending tx keeps in
 
 	info     packet.IPv4Info
 	macs     [12]byte   // Ethernet rewrite for a next hop resolved by ARP
@@ -45,8 +46,9 @@ type worker struct {
 
 	ctrl []*outBuf // per port: control frames to send directly (replies, ARP)
 
-	arch   Arch
-	egress []*egressPort // ports whose egress this lcore owns
+	arch     Arch
+	egress   []*egressPort // ports whose egress this lcore owns
+	egressOf []*egressPort // by port index: the egress this lcore owns, nil for others
 
 	// A tx burst prepared but not yet sent: the running loop sends it in the same cgo
 	// call as its next rx burst (one call fewer per iteration). At most one is pending.
@@ -362,11 +364,28 @@ func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, 
 	d.Flags, d.Tier, d.Queue, d.Slot, d.L3, d.Dst = 0, 0, 0, 0, l3, dst
 }
 
-// enqueueBurst queues w.in[:k], packets for ports this lcore owns.
+// enqueueBurst queues w.in[:k], packets for ports this lcore owns. A burst all for one
+// port that may send at once (no shaper, no delay line) and whose queue is empty skips
+// the queue: Arch.PassBurst counts it exactly as queued and dequeued now (what the
+// next serveEgress would do, one copy in and out of the ring later) and it becomes a
+// tx burst here. Anything else, or anything behind a standing queue, is queued.
 func (w *worker) enqueueBurst(now int64, k int) {
-	if k > 0 {
-		w.arch.EnqueueBurst(now, w.in[:k], w)
+	if k == 0 {
+		return
 	}
+	ds := w.in[:k]
+	if e := w.egressOf[ds[0].OutPort]; e != nil && e.delay == nil && e.shaper.Unshaped() {
+		if n := w.arch.PassBurst(now, ds, w); n >= 0 {
+			if n > 0 {
+				w.transmit(e, ds[:n], false)
+				// The tx burst may stay pending on ds until the next rx call: the
+				// next descriptors are built in the other array.
+				w.in, w.inAlt = w.inAlt, w.in
+			}
+			return
+		}
+	}
+	w.arch.EnqueueBurst(now, ds, w)
 }
 
 // handOffData writes d's classification into the mbuf metadata and hands the packet
@@ -468,6 +487,9 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 // forwarded counts per input port, by runs (txDone takes back what the device refuses);
 // with unindex, the packets also leave the destination index.
 func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
+	if w.fuse {
+		w.flushTx() // the previous one first: keeps each port's order, and frees e.tx
+	}
 	arr := e.tx.S()[:len(ds)]
 	bytes := 0
 	in, run := ds[0].InPort, uint64(0)
@@ -491,7 +513,6 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 	}
 	w.cnt[in].Fwd += run
 	if w.fuse {
-		w.flushTx() // the previous one first: keeps each port's order
 		w.pend, w.pendDs, w.pendBytes = e, ds, bytes
 		return bytes
 	}

@@ -331,7 +331,8 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.rx = mempool.NewBurst(r.burst)
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)
-		w.in = make([]pkt.Desc, r.burst)
+		w.in, w.inAlt = make([]pkt.Desc, r.burst), make([]pkt.Desc, r.burst)
+		w.egressOf = make([]*egressPort, len(r.ports))
 		w.cnt = make([]PortCounters, len(r.ports))
 		w.pub = newPublished(len(r.ports))
 		w.handoff = make([]*outBuf, nw)
@@ -398,6 +399,7 @@ func (r *Router) setupWorkers(ringName string) error {
 				e.delay = NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
 			}
 			w.egress = append(w.egress, e)
+			w.egressOf[p] = e
 		}
 		if w.arch.UsesFlowHash() {
 			r.flowHash = true

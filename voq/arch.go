@@ -21,6 +21,18 @@ type Arch interface {
 	// EnqueueBurst is Enqueue of ds[0], ds[1], ... in order, in one call (the
 	// dataplane's per-burst entry point; the descriptors stay the caller's memory).
 	EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink)
+	// PassBurst is EnqueueBurst of ds followed at once by a Dequeue of their output
+	// port that takes them all, for a port that keeps up (the empty-queue bypass of a
+	// work-conserving qdisc): when every packet of ds is for the same output port, the
+	// port has one class, no class rate limit, and its queue is a plain queue that is
+	// empty, has no buffer model and no enqueue-time AQM decision, and holds all of ds
+	// within its limits, the packets are counted exactly as queued and delivered at
+	// now (arrivals, peak depth, sojourn now-Enq, the dequeue-time AQM asked for each
+	// with the backlog it would see), AQM drops go to sink, and the delivered packets
+	// are moved to the front of ds in order; it returns their count. Otherwise it
+	// changes nothing and returns -1: the caller uses EnqueueBurst. Whether the port
+	// may send at once (no shaper, no delay) is the caller's to know.
+	PassBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) int
 	// Dequeue fills out with up to len(out) packets for output port `port` while
 	// budget > 0 bytes (each packet subtracts its Len; the last may overshoot). AQM
 	// drops at dequeue go to sink; marked packets carry pkt.FlagMarkCE. Returns the
@@ -269,6 +281,10 @@ func (b *base) EnqueueBurst(now int64, ds []pkt.Desc, sink pkt.DropSink) {
 		b.hooks.enqueue(now, &ds[i], sink)
 	}
 }
+
+// PassBurst implements Arch for the architectures that do not bypass (their Dequeue
+// calls are crossbar turns).
+func (b *base) PassBurst(int64, []pkt.Desc, pkt.DropSink) int { return -1 }
 
 func (b *base) refuseUnrouted(d *pkt.Desc, sink pkt.DropSink) {
 	b.unrouted++

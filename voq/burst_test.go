@@ -193,3 +193,132 @@ func TestWalkNewestFindsArrivals(t *testing.T) {
 		})
 	}
 }
+
+// TestPassBurstMatchesQueueing: PassBurst must count and deliver exactly what
+// EnqueueBurst followed by a Dequeue taking everything would. Two identical egress archs
+// get the same random traffic (bursts for one port or mixed, some larger than the
+// limit, dequeues that sometimes leave a standing queue); where the first passes a
+// burst, the second queues it and dequeues the port at once. Deliveries, drops and
+// every counter must be identical, and both outcomes of PassBurst must occur.
+func TestPassBurstMatchesQueueing(t *testing.T) {
+	codel := func(int, uint8) aqm.Policy {
+		cfg, err := aqm.NewCoDelConfig(aqm.CoDelParams{ECN: true})
+		require.NoError(t, err)
+		return aqm.NewCoDel(cfg)
+	}
+	markEvery := func(int, uint8) aqm.Policy { return &everyNth{n: 5, verdict: aqm.Mark, dqOnly: true} }
+	dropEvery := func(int, uint8) aqm.Policy { return &everyNth{n: 7, verdict: aqm.Drop, dqOnly: true} }
+	enqPolicy := func(int, uint8) aqm.Policy { return &everyNth{n: 7, verdict: aqm.Drop} } // not dequeue-only
+	for _, c := range []struct {
+		name      string
+		f         Factory
+		pkts      int
+		bytes     int
+		head      bool
+		neverPass bool
+	}{
+		{"tail", nil, 24, 0, false, false},
+		{"bytes", nil, 0, 20000, false, false},
+		{"head", nil, 24, 0, true, false},
+		{"codel", codel, 1000, 0, false, false},
+		{"mark", markEvery, 64, 0, false, false},
+		{"drop", dropEvery, 64, 0, false, false},
+		{"enqueue-aqm", enqPolicy, 64, 0, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mk := func() Arch {
+				ov := OverflowTail
+				if c.head {
+					ov = OverflowHead
+				}
+				return mustNew(t, Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: 1,
+					LimitPkts: c.pkts, LimitBytes: c.bytes, AQM: c.f, Overflow: ov})
+			}
+			pa, qa := mk(), mk()
+			ps, qs := &recSink{keep: true}, &recSink{keep: true}
+			rng := rand.New(rand.NewPCG(11, 13))
+			var now int64
+			id, passed, refused := 0, 0, 0
+			burst, copyB := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+			po, qo := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+			for round := 0; round < 4000; round++ {
+				now += int64(rng.IntN(3_000_000))
+				n := 1 + rng.IntN(32)
+				mixed := rng.IntN(4) == 0
+				port := uint16(1 + rng.IntN(2))
+				for i := range burst[:n] {
+					id++
+					burst[i] = pkt.Desc{Mbuf: uintptr(id), Enq: now - int64(rng.IntN(3)), Len: uint32(64 + rng.IntN(1451)),
+						InPort: uint16([]int{0, 3}[rng.IntN(2)]), OutPort: port, ECN: uint8(rng.IntN(3)), Hash: rng.Uint32()}
+					if mixed {
+						burst[i].OutPort = uint16(1 + rng.IntN(2))
+					}
+				}
+				port = burst[0].OutPort // a mixed burst may be for one port all the same
+				copy(copyB, burst[:n])
+				k := pa.PassBurst(now, burst[:n], ps)
+				if k < 0 {
+					refused++
+					pa.EnqueueBurst(now, burst[:n], ps)
+					qa.EnqueueBurst(now, copyB[:n], qs)
+				} else {
+					passed++
+					qa.EnqueueBurst(now, copyB[:n], qs)
+					out := make([]pkt.Desc, n)
+					m := qa.Dequeue(now, int(port), out, 1<<40, qs)
+					require.Equal(t, m, k, "round %d", round)
+					for i := range out[:m] {
+						require.Equal(t, [3]uint64{uint64(out[i].Mbuf), uint64(out[i].Flags), uint64(out[i].Len)},
+							[3]uint64{uint64(burst[i].Mbuf), uint64(burst[i].Flags), uint64(burst[i].Len)}, "round %d packet %d", round, i)
+					}
+					bp, _ := qa.Backlog(int(port))
+					require.Zero(t, bp, "round %d: the reference kept packets the pass delivered", round)
+				}
+				// Dequeues that sometimes drain the ports and sometimes leave a queue.
+				for port := 1; port <= 2; port++ {
+					if rng.IntN(3) == 0 {
+						continue
+					}
+					budget, m := rng.IntN(40000), rng.IntN(33)
+					x := pa.Dequeue(now, port, po[:m], budget, ps)
+					require.Equal(t, x, qa.Dequeue(now, port, qo[:m], budget, qs), "round %d port %d", round, port)
+					for i := range po[:x] {
+						require.Equal(t, qo[i].Mbuf, po[i].Mbuf, "round %d port %d packet %d", round, port, i)
+					}
+				}
+			}
+			pa.Drain(ps)
+			qa.Drain(qs)
+			require.Equal(t, len(qs.got), len(ps.got))
+			for i := range qs.got {
+				require.Equal(t, [3]uint64{uint64(qs.got[i].Mbuf), uint64(qs.got[i].Tier), uint64(qs.got[i].Queue)},
+					[3]uint64{uint64(ps.got[i].Mbuf), uint64(ps.got[i].Tier), uint64(ps.got[i].Queue)}, "drop %d", i)
+			}
+			pa.Publish()
+			qa.Publish()
+			var psn, qsn ArchSnapshot
+			pa.Snapshot(&psn)
+			qa.Snapshot(&qsn)
+			require.Equal(t, qsn.Ports, psn.Ports)
+			require.Equal(t, qsn.Queues, psn.Queues)
+			require.Positive(t, refused)
+			if c.neverPass {
+				require.Zero(t, passed)
+				return
+			}
+			require.Greater(t, passed, 100)
+			switch c.name {
+			case "codel":
+				require.Positive(t, psn.Ports[0].Marks+psn.Ports[0].Drops[pkt.DropAQM])
+			case "mark":
+				require.Positive(t, psn.Ports[0].Marks)
+			case "drop":
+				require.Positive(t, psn.Ports[0].Drops[pkt.DropAQM])
+			case "tail":
+				require.Positive(t, psn.Ports[0].Drops[pkt.DropTail])
+			case "head":
+				require.Positive(t, psn.Ports[0].Drops[pkt.DropHead])
+			}
+		})
+	}
+}

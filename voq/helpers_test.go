@@ -64,7 +64,10 @@ type everyNth struct {
 	n, seen int
 	verdict aqm.Verdict
 	st      aqm.State
+	dqOnly  bool // claims aqm.DequeueOnly, so queues may skip its Enqueue
 }
+
+func (p *everyNth) DequeueOnly() bool { return p.dqOnly }
 
 func (p *everyNth) Enqueue(int64, aqm.Packet, aqm.Backlog) aqm.Verdict { return aqm.Pass }
 func (p *everyNth) Dequeue(_ int64, _ aqm.Packet, _ aqm.Backlog) aqm.Verdict {

@@ -97,6 +97,20 @@ func TestNoAllocs(t *testing.T) {
 				sinkN += p
 			})
 			require.Zero(t, allocs, "with Publish and Backlog")
+			// EnqueueBurst and PassBurst: bursts for one port (passed where the arch can).
+			one := make([]pkt.Desc, 16)
+			allocs = testing.AllocsPerRun(500, func() {
+				tr.now += 10_000
+				for i := range one {
+					one[i] = tr.tmpl[i]
+					one[i].OutPort, one[i].Enq = 1, tr.now
+				}
+				if a.PassBurst(tr.now, one, tr.sink) < 0 {
+					a.EnqueueBurst(tr.now, one, tr.sink)
+				}
+				sinkN += a.Dequeue(tr.now, 1, tr.out, 1<<20, tr.sink)
+			})
+			require.Zero(t, allocs, "EnqueueBurst/PassBurst")
 			require.Positive(t, sinkN)
 		})
 	}

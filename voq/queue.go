@@ -436,6 +436,75 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 	return n, budget
 }
 
+// passRun is Arch.PassBurst for this queue: ds (all for its port, qi its index) is
+// counted as admitted and then delivered at now, as enqueueRun and a dequeueBurst
+// taking everything would count it, when the queue is empty and nothing can refuse an
+// arrival (see PassBurst); otherwise -1. AQM drops get d.Queue = qi before sink sees
+// them, like any queued packet.
+func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) int {
+	if q.st.Pkts != 0 || !q.enqPass || q.buf != nil || q.port < 0 || len(ds) > q.maxPkts {
+		return -1
+	}
+	b := 0
+	for i := range ds {
+		b += int(ds[i].Len)
+	}
+	if b > q.maxBytes {
+		return -1
+	}
+	q.led.touchQ(q.idx)
+	ps := q.led.portAt(q.port)
+	n := len(ds)
+	q.st.Arrivals += uint64(n)
+	ps.Arrivals += uint64(n)
+	q.st.admitN(n, b)
+	ps.admitN(n, b)
+	pk, by := n, b
+	k, db, marks := 0, 0, 0
+	runEnq, runN := int64(0), 0
+	pol := q.pol
+	for i := range ds {
+		d := &ds[i]
+		l, enq := int(d.Len), d.Enq
+		pk--
+		by -= l
+		if pol != nil {
+			if dropsOrMarks(pol.Dequeue(now, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), d) {
+				d.Queue = qi
+				countDrop(&q.st, ps, pkt.DropAQM)
+				sink.Drop(d, pkt.DropAQM)
+				continue
+			}
+		}
+		if d.Flags&pkt.FlagMarkCE != 0 {
+			marks++
+		}
+		if k != i {
+			d.CopyTo(&ds[k])
+		}
+		k++
+		db += l
+		if enq != runEnq {
+			if runN > 0 {
+				q.st.Sojourn.addN(now-runEnq, runN)
+				ps.Sojourn.addN(now-runEnq, runN)
+			}
+			runEnq, runN = enq, 0
+		}
+		runN++
+	}
+	if runN > 0 {
+		q.st.Sojourn.addN(now-runEnq, runN)
+		ps.Sojourn.addN(now-runEnq, runN)
+	}
+	q.st.Pkts, q.st.Bytes = 0, 0
+	ps.Pkts -= n
+	ps.Bytes -= b
+	q.st.delivered(k, db, marks)
+	ps.delivered(k, db, marks)
+	return k
+}
+
 func (q *queue) depth() int { return q.st.Pkts }
 
 func (q *queue) headEnq() int64 {
