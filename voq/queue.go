@@ -445,9 +445,16 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 	if q.st.Pkts != 0 || !q.enqPass || q.buf != nil || q.port < 0 || len(ds) > q.maxPkts {
 		return -1
 	}
-	b := 0
+	b, marks, enq0, sameEnq := 0, 0, ds[0].Enq, true
 	for i := range ds {
-		b += int(ds[i].Len)
+		d := &ds[i]
+		b += int(d.Len)
+		if d.Flags&pkt.FlagMarkCE != 0 {
+			marks++
+		}
+		if d.Enq != enq0 {
+			sameEnq = false
+		}
 	}
 	if b > q.maxBytes {
 		return -1
@@ -459,7 +466,19 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 	ps.Arrivals += uint64(n)
 	q.st.admitN(n, b)
 	ps.admitN(n, b)
+	q.st.Pkts, q.st.Bytes = 0, 0
+	ps.Pkts -= n
+	ps.Bytes -= b
+	if q.pol == nil && sameEnq {
+		// Nothing can drop, and one sojourn for all (the dataplane's case: one rx burst).
+		q.st.Sojourn.addN(now-enq0, n)
+		ps.Sojourn.addN(now-enq0, n)
+		q.st.delivered(n, b, marks)
+		ps.delivered(n, b, marks)
+		return n
+	}
 	pk, by := n, b
+	marks = 0
 	k, db, marks := 0, 0, 0
 	runEnq, runN := int64(0), 0
 	pol := q.pol
@@ -497,9 +516,6 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		q.st.Sojourn.addN(now-runEnq, runN)
 		ps.Sojourn.addN(now-runEnq, runN)
 	}
-	q.st.Pkts, q.st.Bytes = 0, 0
-	ps.Pkts -= n
-	ps.Bytes -= b
 	q.st.delivered(k, db, marks)
 	ps.delivered(k, db, marks)
 	return k
