@@ -203,9 +203,17 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 			return
 		}
 	}
+	q.store(fi, d, d.Queue, l)
+	ps.admit(l)
+}
+
+// store appends d (of length l, with Queue = qi) to flow fi, which joins the new list
+// if it was on neither, and counts it in the queue (not in its port).
+func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
+	fl := &q.flows[fi]
 	s := q.free
 	q.free = q.link[s]
-	d.CopyTo(&q.slab[s])
+	d.CopyToQueue(&q.slab[s], qi) // word copy: see pkt.Desc.CopyTo
 	q.link[s] = -1
 	q.prev[s] = fl.tail
 	if fl.tail < 0 {
@@ -217,7 +225,6 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	fl.pkts++
 	fl.bytes += l
 	q.st.admit(l)
-	ps.admit(l)
 	if fl.list == onNone {
 		fl.deficit = q.quantum
 		fl.list = onNew
@@ -262,29 +269,9 @@ func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink
 				q.dropFattest(now, q.batch, true, sink)
 			}
 		}
-		fi := int32(d.Hash & q.mask)
-		fl := &q.flows[fi]
-		s := q.free
-		q.free = q.link[s]
-		d.CopyToQueue(&q.slab[s], qi)
-		q.link[s] = -1
-		q.prev[s] = fl.tail
-		if fl.tail < 0 {
-			fl.head = s
-		} else {
-			q.link[fl.tail] = s
-		}
-		fl.tail = s
-		fl.pkts++
-		fl.bytes += l
-		q.st.admit(l)
+		q.store(int32(d.Hash&q.mask), d, qi, l)
 		n++
 		b += l
-		if fl.list == onNone {
-			fl.deficit = q.quantum
-			fl.list = onNew
-			q.newL.push(q.flows, fi)
-		}
 	}
 	q.st.Arrivals += uint64(i)
 	ps.Arrivals += uint64(i)
@@ -441,7 +428,7 @@ func (q *fqQueue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.D
 	ps := q.led.portAt(q.port)
 	pk, by := q.st.Pkts, q.st.Bytes
 	db, marks := 0, 0
-	runEnq, runN := int64(0), 0
+	runs := sojournRuns{st: &q.st, ps: ps}
 	flows, slab, link := q.flows, q.slab, q.link
 search:
 	for n < len(out) && budget > 0 && pk > 0 {
@@ -503,14 +490,7 @@ search:
 				if flags&pkt.FlagMarkCE != 0 {
 					marks++
 				}
-				if enq != runEnq {
-					if runN > 0 {
-						q.st.Sojourn.addN(now-runEnq, runN)
-						ps.Sojourn.addN(now-runEnq, runN)
-					}
-					runEnq, runN = enq, 0
-				}
-				runN++
+				runs.add(now, enq)
 				continue search
 			}
 			// The flow ran dry without delivering.
@@ -524,10 +504,7 @@ search:
 			}
 		}
 	}
-	if runN > 0 {
-		q.st.Sojourn.addN(now-runEnq, runN)
-		ps.Sojourn.addN(now-runEnq, runN)
-	}
+	runs.flush(now)
 	ps.Pkts -= q.st.Pkts - pk
 	ps.Bytes -= q.st.Bytes - by
 	q.st.Pkts, q.st.Bytes = pk, by

@@ -378,7 +378,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		ps := q.led.portAt(q.port)
 		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
 		db, marks := 0, 0
-		runEnq, runN := int64(0), 0
+		runs := sojournRuns{st: &q.st, ps: ps}
 		pol := q.pol
 		for n < len(out) && budget > 0 && pk > 0 {
 			// The fields used here are read from the ring slot, not from the copy just
@@ -407,19 +407,9 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			if flags&pkt.FlagMarkCE != 0 {
 				marks++
 			}
-			if enq != runEnq {
-				if runN > 0 {
-					q.st.Sojourn.addN(now-runEnq, runN)
-					ps.Sojourn.addN(now-runEnq, runN)
-				}
-				runEnq, runN = enq, 0
-			}
-			runN++
+			runs.add(now, enq)
 		}
-		if runN > 0 {
-			q.st.Sojourn.addN(now-runEnq, runN)
-			ps.Sojourn.addN(now-runEnq, runN)
-		}
+		runs.flush(now)
 		ps.Pkts -= q.st.Pkts - pk
 		ps.Bytes -= q.st.Bytes - by
 		q.head, q.st.Pkts, q.st.Bytes = head, pk, by
@@ -480,7 +470,7 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 	pk, by := n, b
 	marks = 0
 	k, db, marks := 0, 0, 0
-	runEnq, runN := int64(0), 0
+	runs := sojournRuns{st: &q.st, ps: ps}
 	pol := q.pol
 	for i := range ds {
 		d := &ds[i]
@@ -503,19 +493,9 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		}
 		k++
 		db += l
-		if enq != runEnq {
-			if runN > 0 {
-				q.st.Sojourn.addN(now-runEnq, runN)
-				ps.Sojourn.addN(now-runEnq, runN)
-			}
-			runEnq, runN = enq, 0
-		}
-		runN++
+		runs.add(now, enq)
 	}
-	if runN > 0 {
-		q.st.Sojourn.addN(now-runEnq, runN)
-		ps.Sojourn.addN(now-runEnq, runN)
-	}
+	runs.flush(now)
 	q.st.delivered(k, db, marks)
 	ps.delivered(k, db, marks)
 	return k

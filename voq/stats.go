@@ -66,6 +66,41 @@ func (s *QueueStats) delivered(n, b, m int) {
 	s.Marks += uint64(m)
 }
 
+// sojournRuns adds delivered packets' sojourns to a queue's and its port's histograms
+// by runs of packets with the same enqueue time (a burst received together): one
+// bucket computation per run rather than per packet. Call flush at the end.
+type sojournRuns struct {
+	enq    int64
+	n      int
+	st, ps *QueueStats
+}
+
+// add counts one packet delivered at now that was enqueued at enq.
+func (r *sojournRuns) add(now, enq int64) {
+	if enq == r.enq {
+		r.n++
+		return
+	}
+	r.next(now, enq)
+}
+
+// next starts a new run. Not inlined, so that add is small enough to be inlined into
+// the burst loops.
+//
+//go:noinline
+func (r *sojournRuns) next(now, enq int64) {
+	r.flush(now)
+	r.enq, r.n = enq, 1
+}
+
+func (r *sojournRuns) flush(now int64) {
+	if r.n > 0 {
+		r.st.Sojourn.addN(now-r.enq, r.n)
+		r.ps.Sojourn.addN(now-r.enq, r.n)
+		r.n = 0
+	}
+}
+
 func (s *QueueStats) remove(l int) {
 	s.Pkts--
 	s.Bytes -= l
