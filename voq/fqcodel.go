@@ -239,12 +239,7 @@ func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
 // model, or a queue without a port of its own take the per-packet enqueue.
 func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
 	if !q.enqPass || q.buf != nil || q.port < 0 {
-		i := 0
-		for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
-			ds[i].Queue = qi
-			q.enqueue(now, &ds[i], sink)
-		}
-		return i
+		return enqueueEach(q, now, ds, qi, port, sink)
 	}
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
@@ -343,41 +338,59 @@ func (q *fqQueue) dropFlowHead(now int64, fl *fqFlow, r pkt.DropReason, sink pkt
 
 func (q *fqQueue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
 	for {
-		var fi int32
-		fromNew := q.newL.n > 0
+		fi, fromNew, ok := q.nextFlow()
+		if !ok {
+			return false
+		}
+		fl := &q.flows[fi]
+		if q.popFlow(now, fl, out, sink) {
+			fl.deficit -= int32(out.Len)
+			return true
+		}
+		q.retire(fi, fromNew)
+	}
+}
+
+// nextFlow picks the flow to serve by DRR over the two lists, the new list first. A
+// flow whose turn is spent gets one more quantum and goes to the back of the old list
+// on the way. ok is false when both lists are empty.
+func (q *fqQueue) nextFlow() (fi int32, fromNew, ok bool) {
+	for {
+		fromNew = q.newL.n > 0
 		switch {
 		case fromNew:
 			fi = q.newL.head
 		case q.oldL.n > 0:
 			fi = q.oldL.head
 		default:
-			return false
+			return -1, false, false
 		}
 		fl := &q.flows[fi]
-		if fl.deficit <= 0 {
-			// Turn spent: one more quantum and to the back of the old list.
-			fl.deficit += q.quantum
-			if fromNew {
-				q.newL.pop(q.flows)
-			} else {
-				q.oldL.pop(q.flows)
-			}
-			fl.list = onOld
-			q.oldL.push(q.flows, fi)
-			continue
+		if fl.deficit > 0 {
+			return fi, fromNew, true
 		}
-		if q.popFlow(now, fl, out, sink) {
-			fl.deficit -= int32(out.Len)
-			return true
-		}
+		fl.deficit += q.quantum
 		if fromNew {
 			q.newL.pop(q.flows)
-			fl.list = onOld
-			q.oldL.push(q.flows, fi)
 		} else {
 			q.oldL.pop(q.flows)
-			fl.list = onNone
 		}
+		fl.list = onOld
+		q.oldL.push(q.flows, fi)
+	}
+}
+
+// retire handles flow fi, at the head of its list, found empty: a new flow moves to
+// the old list (RFC 8290 section 4.2), an old one leaves the lists.
+func (q *fqQueue) retire(fi int32, fromNew bool) {
+	fl := &q.flows[fi]
+	if fromNew {
+		q.newL.pop(q.flows)
+		fl.list = onOld
+		q.oldL.push(q.flows, fi)
+	} else {
+		q.oldL.pop(q.flows)
+		fl.list = onNone
 	}
 }
 
@@ -433,28 +446,20 @@ func (q *fqQueue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.D
 search:
 	for n < len(out) && budget > 0 && pk > 0 {
 		for { // one dequeue
+			// nextFlow, with its common case (the head flow has quantum left) inline
 			var fi int32
-			fromNew := q.newL.n > 0
+			var fromNew, ok bool
 			switch {
-			case fromNew:
-				fi = q.newL.head
-			case q.oldL.n > 0:
+			case q.newL.n > 0 && flows[q.newL.head].deficit > 0:
+				fi, fromNew = q.newL.head, true
+			case q.newL.n == 0 && q.oldL.n > 0 && flows[q.oldL.head].deficit > 0:
 				fi = q.oldL.head
 			default:
-				break search
+				if fi, fromNew, ok = q.nextFlow(); !ok {
+					break search
+				}
 			}
 			fl := &flows[fi]
-			if fl.deficit <= 0 {
-				fl.deficit += q.quantum
-				if fromNew {
-					q.newL.pop(flows)
-				} else {
-					q.oldL.pop(flows)
-				}
-				fl.list = onOld
-				q.oldL.push(flows, fi)
-				continue
-			}
 			for fl.head >= 0 {
 				s := fl.head
 				// Fields are read from the slab slot, not from the copy just written
@@ -493,15 +498,7 @@ search:
 				runs.add(now, enq)
 				continue search
 			}
-			// The flow ran dry without delivering.
-			if fromNew {
-				q.newL.pop(flows)
-				fl.list = onOld
-				q.oldL.push(flows, fi)
-			} else {
-				q.oldL.pop(flows)
-				fl.list = onNone
-			}
+			q.retire(fi, fromNew) // it ran dry without delivering
 		}
 	}
 	runs.flush(now)

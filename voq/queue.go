@@ -328,12 +328,7 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 // the whole run.
 func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
 	if !q.enqPass || q.buf != nil || q.headDrop || q.port < 0 {
-		i := 0
-		for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
-			ds[i].Queue = qi
-			q.enqueue(now, &ds[i], sink)
-		}
-		return i
+		return enqueueEach(q, now, ds, qi, port, sink)
 	}
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
@@ -361,6 +356,17 @@ func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink p
 	ps.Arrivals += uint64(i)
 	q.st.admitN(n, b)
 	ps.admitN(n, b)
+	return i
+}
+
+// enqueueEach is enqueueRun packet by packet, for the cases that need a decision per
+// packet.
+func enqueueEach(l leaf, now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
+	i := 0
+	for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
+		ds[i].Queue = qi
+		l.enqueue(now, &ds[i], sink)
+	}
 	return i
 }
 
