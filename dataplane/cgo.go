@@ -44,11 +44,16 @@ static uint16_t dq_tx_or_free(uint16_t port, uint16_t q, uintptr_t arr, uint16_t
 	return sent;
 }
 
-// tx burst (as dq_tx_or_free, the count sent in *sent) then rx burst (as dq_rx), in one
-// call: the poll loop's transmit of one iteration and receive of the next.
+// tx burst; the caller keeps what the device refuses (arr[sent:n]). Returns the number sent.
+static uint16_t dq_tx(uint16_t port, uint16_t q, uintptr_t arr, uint16_t n) {
+	return rte_eth_tx_burst(port, q, (struct rte_mbuf **)arr, n);
+}
+
+// tx burst (as dq_tx, the count sent in *sent) then rx burst (as dq_rx), in one call:
+// the poll loop's transmit of one iteration and receive of the next.
 static uint16_t dq_tx_rx(uint16_t tport, uint16_t tq, uintptr_t tarr, uint16_t tn,
 		uint16_t rport, uint16_t rq, uintptr_t rarr, uint16_t rn, uint64_t *tsc, uint64_t *sent) {
-	*sent = dq_tx_or_free(tport, tq, tarr, tn);
+	*sent = dq_tx(tport, tq, tarr, tn);
 	return dq_rx(rport, rq, rarr, rn, tsc);
 }
 
@@ -191,8 +196,14 @@ func txBurstOrFree(port, q uint16, arr uintptr, n int) int {
 	return int(C.dq_tx_or_free(C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n)))
 }
 
-// txRxBurst is txBurstOrFree of the first burst then rxBurst of the second, in one
-// cgo call; *sent is what the tx took.
+// txBurst sends arr[:n] and returns how many the device took; the caller still owns
+// the rest.
+func txBurst(port, q uint16, arr uintptr, n int) int {
+	return int(C.dq_tx(C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n)))
+}
+
+// txRxBurst is txBurst of the first burst then rxBurst of the second, in one cgo call;
+// *sent is what the tx took (the caller still owns the rest of the first burst).
 func txRxBurst(tport, tq uint16, tarr uintptr, tn int, rport, rq uint16, rarr uintptr, rn int, tsc, sent *uint64) int {
 	return int(C.dq_tx_rx(C.uint16_t(tport), C.uint16_t(tq), C.uintptr_t(tarr), C.uint16_t(tn),
 		C.uint16_t(rport), C.uint16_t(rq), C.uintptr_t(rarr), C.uint16_t(rn),

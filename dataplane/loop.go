@@ -89,6 +89,14 @@ type egressPort struct {
 	tx     *mempool.Burst
 	descs  []pkt.Desc // dequeued burst; per port, so a pending tx survives the next port's
 	due    []pkt.Desc // released by the delay line
+
+	// Backpressure: frames the device refused (its tx ring was full) wait here, with
+	// their descriptors, and go first at the port's next service; meanwhile nothing
+	// more is dequeued for the port, so its queue (limits, AQM) takes the excess
+	// instead of the frames being dropped. At most two bursts (see txDone).
+	held   *mempool.Burst
+	heldDs []pkt.Desc
+	nheld  int
 }
 
 // clock converts the TSC read by the burst calls into ns since the router started.
@@ -374,7 +382,7 @@ func (w *worker) enqueueBurst(now int64, k int) {
 		return
 	}
 	ds := w.in[:k]
-	if e := w.egressOf[ds[0].OutPort]; e != nil && e.delay == nil && e.shaper.Unshaped() {
+	if e := w.egressOf[ds[0].OutPort]; e != nil && e.nheld == 0 && e.delay == nil && e.shaper.Unshaped() {
 		if n := w.arch.PassBurst(now, ds, w); n >= 0 {
 			if n > 0 {
 				w.transmit(e, ds[:n], false)
@@ -449,7 +457,11 @@ func (w *worker) processRing(n int, now int64) {
 }
 
 // serveEgress moves packets from the queues through the shaper and delay line to tx.
+// A port whose device still refuses its held frames gets nothing more.
 func (w *worker) serveEgress(e *egressPort, now int64) {
+	if e.nheld > 0 && !w.sendHeld(e) {
+		return
+	}
 	if budget := e.shaper.Budget(now); budget > 0 {
 		if k := w.arch.Dequeue(now, e.pidx, e.descs, budget, w); k > 0 {
 			if e.delay == nil {
@@ -480,12 +492,12 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 	}
 }
 
-// transmit applies CE marks and sends one burst; what the device refuses is freed by
-// the same call and counted as tx_full. In the running loop the burst is left pending
-// and goes out with the next rx call (or before another burst, a command or the stop).
-// One pass over the descriptors: CE marks, the tx array, the bytes (returned), and
-// forwarded counts per input port, by runs (txDone takes back what the device refuses);
-// with unindex, the packets also leave the destination index.
+// transmit applies CE marks and sends one burst. In the running loop the burst is left
+// pending and goes out with the next rx call (or before another burst, a command or
+// the stop). One pass over the descriptors: CE marks, the tx array, the bytes
+// (returned), and forwarded counts per input port, by runs (txDone takes back what the
+// device refuses); with unindex, the packets also leave the destination index. Behind
+// frames the device refused, the burst is held too (the port's order).
 func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 	if w.fuse {
 		w.flushTx() // the previous one first: keeps each port's order, and frees e.tx
@@ -512,11 +524,14 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 		run++
 	}
 	w.cnt[in].Fwd += run
-	if w.fuse {
+	switch {
+	case e.nheld > 0:
+		w.txDone(e, ds, bytes, 0)
+	case w.fuse:
 		w.pend, w.pendDs, w.pendBytes = e, ds, bytes
-		return bytes
+	default:
+		w.txDone(e, ds, bytes, txBurst(e.id, e.txq, e.tx.Addr(), len(ds)))
 	}
-	w.txDone(e, ds, bytes, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(ds)))
 	return bytes
 }
 
@@ -524,22 +539,67 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 func (w *worker) flushTx() {
 	if e := w.pend; e != nil {
 		w.pend = nil
-		w.txDone(e, w.pendDs, w.pendBytes, txBurstOrFree(e.id, e.txq, e.tx.Addr(), len(w.pendDs)))
+		w.txDone(e, w.pendDs, w.pendBytes, txBurst(e.id, e.txq, e.tx.Addr(), len(w.pendDs)))
 	}
 }
 
-// txDone counts a tx burst of bytes of which the device took the first sent packets
-// (transmit counted them all forwarded already).
+// txDone counts a tx burst of bytes (in e.tx, described by ds) of which the device took
+// the first sent packets (transmit counted them all forwarded already). The others are
+// held for the port's next service. At most two bursts are ever held: the port's next
+// service sends held frames before it dequeues anything, a burst that skips the queue
+// needs an empty hold, so the most that can join before that service is one refused
+// burst and one transmitted behind it. Beyond that (never expected) frames are
+// dropped as tx_full rather than overflowing the hold.
 func (w *worker) txDone(e *egressPort, ds []pkt.Desc, bytes, sent int) {
 	c := &w.cnt[e.pidx]
 	c.TxPackets += uint64(sent)
-	for i := sent; i < len(ds); i++ {
-		in := &w.cnt[ds[i].InPort]
-		in.Fwd--
-		in.Drops[pkt.DropTxFull]++
-		bytes -= int(ds[i].Len)
+	if sent < len(ds) {
+		arr, held := e.tx.S(), e.held.S()
+		for i := sent; i < len(ds); i++ {
+			d := &ds[i]
+			in := &w.cnt[d.InPort]
+			in.Fwd--
+			bytes -= int(d.Len)
+			if e.nheld == len(held) {
+				in.Drops[pkt.DropTxFull]++
+				w.freeMbuf(arr[i])
+				continue
+			}
+			held[e.nheld] = arr[i]
+			d.CopyTo(&e.heldDs[e.nheld])
+			e.nheld++
+		}
 	}
 	c.TxBytes += uint64(bytes)
+}
+
+// sendHeld offers the held frames to the device again and reports whether all went.
+func (w *worker) sendHeld(e *egressPort) bool {
+	if w.pend == e {
+		w.flushTx() // (not expected: a port with held frames is never left pending)
+	}
+	n := e.nheld
+	sent := txBurst(e.id, e.txq, e.held.Addr(), n)
+	c := &w.cnt[e.pidx]
+	c.TxPackets += uint64(sent)
+	for i := range e.heldDs[:sent] {
+		d := &e.heldDs[i]
+		w.cnt[d.InPort].Fwd++
+		c.TxBytes += uint64(d.Len)
+	}
+	held := e.held.S()
+	copy(held, held[sent:n])
+	copy(e.heldDs, e.heldDs[sent:n])
+	e.nheld = n - sent
+	return e.nheld == 0
+}
+
+// dropHeldTx frees the frames still held at stop, counted as queued at stop.
+func (w *worker) dropHeldTx(e *egressPort) {
+	for i, m := range e.held.S()[:e.nheld] {
+		w.dropMbuf(m, int(e.heldDs[i].InPort), pkt.DropShutdown)
+	}
+	e.nheld = 0
 }
 
 // ---- control frames: ARP, ICMP echo ----

@@ -389,7 +389,8 @@ func (r *Router) setupWorkers(ringName string) error {
 		for _, p := range owned {
 			pc := r.ports[p].cfg
 			e := &egressPort{pidx: p, id: r.ports[p].id, txq: r.ports[p].ownerTxq, tx: mempool.NewBurst(r.burst),
-				descs: make([]pkt.Desc, r.burst), due: make([]pkt.Desc, r.burst)}
+				descs: make([]pkt.Desc, r.burst), due: make([]pkt.Desc, r.burst),
+				held: mempool.NewBurst(2 * r.burst), heldDs: make([]pkt.Desc, 2*r.burst)}
 			burst := pc.BurstBytes
 			if burst <= 0 {
 				burst = defaultBucket(pc.RateBps)

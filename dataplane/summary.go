@@ -134,6 +134,7 @@ func (r *Router) Stop() *Summary {
 				w.arch.Drain(w)
 			}
 			for _, e := range w.egress {
+				w.dropHeldTx(e)
 				if e.delay != nil {
 					e.delay.Drain(w, pkt.DropShutdown)
 				}
@@ -214,6 +215,7 @@ func (r *Router) teardown() {
 		}
 		for _, e := range w.egress {
 			e.tx.Close()
+			e.held.Close()
 		}
 		if w.inRing != 0 {
 			ringFree(w.inRing)

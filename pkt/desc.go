@@ -58,7 +58,7 @@ const (
 	DropNoBuffer     // buffer model refused: pool, reserved or shared threshold
 	DropNoDescriptor // buffer model ran out of packet descriptors
 	DropOffchipBW    // hybrid buffer: off-chip bandwidth exhausted
-	DropTxFull       // the device refused the tx burst
+	DropTxFull       // the device refused a control frame (data frames wait at the port instead)
 	DropNoMbuf       // mempool exhausted (copy or reply could not be built)
 	DropShutdown     // still queued at shutdown and freed
 	DropARPPending   // next hop unresolved: the ARP hold was full, or no reply in time
