@@ -1,9 +1,9 @@
 package dataplane
 
 // All of the dataplane's cgo lives in this file: ethdev setup and teardown, the burst
-// calls of the poll loop (rx with a TSC read, tx-or-free, ring hand-off), each one cgo
-// call per burst, and rte_lpm management (lookups read its tables from Go: lpm.go).
-// Everything else in the package is plain Go.
+// calls of the poll loop (one call per iteration for the pending tx and every rx queue;
+// tx; tx-or-free for control frames; ring hand-off), and rte_lpm management (lookups
+// read its tables from Go: lpm.go). Everything else in the package is plain Go.
 
 /*
 #cgo pkg-config: libdpdk
@@ -49,12 +49,30 @@ static uint16_t dq_tx(uint16_t port, uint16_t q, uintptr_t arr, uint16_t n) {
 	return rte_eth_tx_burst(port, q, (struct rte_mbuf **)arr, n);
 }
 
-// tx burst (as dq_tx, the count sent in *sent) then rx burst (as dq_rx), in one call:
-// the poll loop's transmit of one iteration and receive of the next.
-static uint16_t dq_tx_rx(uint16_t tport, uint16_t tq, uintptr_t tarr, uint16_t tn,
-		uint16_t rport, uint16_t rq, uintptr_t rarr, uint16_t rn, uint64_t *tsc, uint64_t *sent) {
-	*sent = dq_tx(tport, tq, tarr, tn);
-	return dq_rx(rport, rq, rarr, rn, tsc);
+// One lcore's poll block: the pending tx burst (tn = 0: none) and the rx queues it
+// polls, each with its own burst array. dq_poll serves them all in one call: the tx
+// first (the count taken in sent; the caller keeps the rest), then every rx queue (got),
+// then a TSC read.
+#define DQ_MAX_RXQ 128
+typedef struct { uint16_t port, queue, got, _pad; uintptr_t arr; } dq_rxq;
+typedef struct {
+	uintptr_t tarr;
+	uint16_t tport, tq, tn, nq, burst, _pad[3];
+	uint64_t sent, tsc;
+	dq_rxq q[DQ_MAX_RXQ];
+} dq_poll_t;
+
+static void dq_poll(uintptr_t pp) {
+	dq_poll_t *p = (dq_poll_t *)pp;
+	if (p->tn > 0) {
+		p->sent = rte_eth_tx_burst(p->tport, p->tq, (struct rte_mbuf **)p->tarr, p->tn);
+		p->tn = 0;
+	}
+	for (uint16_t i = 0; i < p->nq; i++) {
+		dq_rxq *q = &p->q[i];
+		q->got = rte_eth_rx_burst(q->port, q->queue, (struct rte_mbuf **)q->arr, p->burst);
+	}
+	p->tsc = rte_rdtsc();
 }
 
 // ring enqueue; returns the number handed over (the caller still owns the rest).
@@ -177,6 +195,8 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/dpdkq/dpdkq/mempool"
 )
 
 func dpdkErr(rc C.int) string {
@@ -202,12 +222,46 @@ func txBurst(port, q uint16, arr uintptr, n int) int {
 	return int(C.dq_tx(C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n)))
 }
 
-// txRxBurst is txBurst of the first burst then rxBurst of the second, in one cgo call;
-// *sent is what the tx took (the caller still owns the rest of the first burst).
-func txRxBurst(tport, tq uint16, tarr uintptr, tn int, rport, rq uint16, rarr uintptr, rn int, tsc, sent *uint64) int {
-	return int(C.dq_tx_rx(C.uint16_t(tport), C.uint16_t(tq), C.uintptr_t(tarr), C.uint16_t(tn),
-		C.uint16_t(rport), C.uint16_t(rq), C.uintptr_t(rarr), C.uint16_t(rn),
-		(*C.uint64_t)(unsafe.Pointer(tsc)), (*C.uint64_t)(unsafe.Pointer(sent))))
+// maxRxQueues is how many rx queues one lcore may poll (DQ_MAX_RXQ).
+const maxRxQueues = C.DQ_MAX_RXQ
+
+// poller is one lcore's poll block in C memory (see dq_poll): the loop's pending tx
+// burst and all its rx queues in one cgo call per iteration.
+type poller struct {
+	p *C.dq_poll_t
+}
+
+// newPoller sets up the block for queues (their rx arrays in arrs) and bursts of burst.
+func newPoller(qs []rxq, arrs []*mempool.Burst, burst int) (*poller, error) {
+	if len(qs) > maxRxQueues {
+		return nil, fmt.Errorf("an lcore polls at most %d rx queues, this one has %d", maxRxQueues, len(qs))
+	}
+	p := &poller{p: (*C.dq_poll_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.dq_poll_t{}))))}
+	p.p.nq, p.p.burst = C.uint16_t(len(qs)), C.uint16_t(burst)
+	for i, q := range qs {
+		p.p.q[i] = C.dq_rxq{port: C.uint16_t(q.id), queue: C.uint16_t(q.queue), arr: C.uintptr_t(arrs[i].Addr())}
+	}
+	return p, nil
+}
+
+// setTx makes arr[:n] on (port, q) the tx burst of the next poll.
+func (p *poller) setTx(port, q uint16, arr uintptr, n int) {
+	p.p.tport, p.p.tq, p.p.tarr, p.p.tn = C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n)
+}
+
+// poll is the one cgo call: it returns the TSC after the rx bursts and how many frames
+// the tx burst set by setTx (if any) sent.
+func (p *poller) poll() (tsc uint64, sent int) {
+	C.dq_poll(C.uintptr_t(uintptr(unsafe.Pointer(p.p))))
+	return uint64(p.p.tsc), int(p.p.sent)
+}
+
+// got is what rx queue i received in the last poll.
+func (p *poller) got(i int) int { return int(p.p.q[i].got) }
+
+func (p *poller) close() {
+	C.free(unsafe.Pointer(p.p))
+	p.p = nil
 }
 
 func ringPut(r, arr uintptr, n int) int {

@@ -25,8 +25,9 @@ type worker struct {
 	lcore uint
 	idx   int // index among workers (its tx queue number where the port has enough)
 
-	rxqs []rxq
-	rx   *mempool.Burst // rx burst array (C memory)
+	rxqs   []rxq
+	poller *poller        // the pending tx and every rx queue in one call per iteration
+	rx     *mempool.Burst // the rx burst processRx reads (one of the rxqs' arrays)
 
 	in    []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 	inAlt []pkt.Desc // the other array: in is swapped with it when a pending tx keeps in
@@ -71,6 +72,7 @@ type rxq struct {
 	pidx  int
 	id    uint16
 	queue uint16
+	buf   *mempool.Burst // its rx burst array (C memory)
 }
 
 type outBuf struct {
@@ -107,28 +109,30 @@ func (w *worker) clock(tsc uint64) int64 {
 // run is the poll loop. It returns when the router's stop flag is set, after handing
 // every buffered packet back (queued packets stay queued for the shutdown drain).
 func (w *worker) run() int {
-	var tsc, sent uint64
 	r := w.r
 	w.fuse = true
 	for !r.stop.Load() {
-		for i := range w.rxqs {
-			q := &w.rxqs[i]
-			var n int
-			if e := w.pend; e != nil {
-				n = txRxBurst(e.id, e.txq, e.tx.Addr(), len(w.pendDs), q.id, q.queue, w.rx.Addr(), r.burst, &tsc, &sent)
-				w.pend = nil
-				w.txDone(e, w.pendDs, w.pendBytes, int(sent))
-			} else {
-				n = rxBurst(q.id, q.queue, w.rx.Addr(), r.burst, &tsc)
-			}
-			if n > 0 {
-				w.processRx(q.pidx, n, w.clock(tsc))
-			}
+		e := w.pend
+		if e != nil {
+			w.poller.setTx(e.id, e.txq, e.tx.Addr(), len(w.pendDs))
+		}
+		tsc, sent := w.poller.poll()
+		if e != nil {
+			w.pend = nil
+			w.txDone(e, w.pendDs, w.pendBytes, sent)
 		}
 		now := w.clock(tsc)
+		for i := range w.rxqs {
+			if n := w.poller.got(i); n > 0 {
+				q := &w.rxqs[i]
+				w.rx = q.buf
+				w.processRx(q.pidx, n, now)
+			}
+		}
 		if w.inRing != 0 {
-			if n := ringGet(w.inRing, w.ringBuf.Addr(), r.burst, &tsc); n > 0 {
-				now = w.clock(tsc)
+			var rtsc uint64
+			if n := ringGet(w.inRing, w.ringBuf.Addr(), r.burst, &rtsc); n > 0 {
+				now = w.clock(rtsc)
 				w.processRing(n, now)
 			}
 		}

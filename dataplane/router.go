@@ -361,7 +361,17 @@ func (r *Router) setupWorkers(ringName string) error {
 			return fmt.Errorf("rx map: lcore %d is not a worker %v", a.Lcore, r.cfg.Workers)
 		}
 		w := r.workers[wi]
-		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue)})
+		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue), buf: mempool.NewBurst(r.burst)})
+	}
+	for _, w := range r.workers {
+		arrs := make([]*mempool.Burst, len(w.rxqs))
+		for i := range w.rxqs {
+			arrs[i] = w.rxqs[i].buf
+		}
+		var err error
+		if w.poller, err = newPoller(w.rxqs, arrs, r.burst); err != nil {
+			return fmt.Errorf("lcore %d: %w", w.lcore, err)
+		}
 	}
 	for i, w := range r.workers {
 		var owned []int

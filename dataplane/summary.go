@@ -217,6 +217,12 @@ func (r *Router) teardown() {
 			e.tx.Close()
 			e.held.Close()
 		}
+		for _, q := range w.rxqs {
+			q.buf.Close()
+		}
+		if w.poller != nil {
+			w.poller.close()
+		}
 		if w.inRing != 0 {
 			ringFree(w.inRing)
 			w.inRing = 0
