@@ -383,3 +383,65 @@ func TestRouterAnswersEchoAndARP(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, fwd, 1)
 }
+
+// TestEveryArchTwoWorkers runs the sample through every queueing architecture with two
+// worker lcores: in0 is polled by lcore 1 and out0's egress is owned by lcore 2, so
+// every forwarded packet crosses the hand-off ring into the owner's architecture.
+// Everything forwardable must come out (large limits, no shaping), counters balanced,
+// every mbuf back.
+func TestEveryArchTwoWorkers(t *testing.T) {
+	codel := func(q int, _ uint8) aqm.Policy {
+		p, _ := aqm.Spec{Kind: aqm.KindCoDel}.New(uint64(q))
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		cfg  voq.Config
+	}{
+		{"egress-drr-codel", voq.Config{Kind: voq.KindEgress, Classes: 2, LimitPkts: 4096, AQM: codel,
+			Sched: voq.SchedConfig{Kind: voq.SchedDRR}}},
+		{"egress-fq-codel", voq.Config{Kind: voq.KindEgress, Classes: 1, AQM: codel, FQ: &voq.FQConfig{}}},
+		{"voq-rr", voq.Config{Kind: voq.KindVOQ, Classes: 2, LimitPkts: 4096, Arbiter: voq.ArbiterRR}},
+		{"voq-islip", voq.Config{Kind: voq.KindVOQ, Classes: 1, LimitPkts: 4096, Arbiter: voq.ArbiterISLIP}},
+		{"input-fifo", voq.Config{Kind: voq.KindInputFIFO, Classes: 1, LimitPkts: 4096}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			frames, expect := testpkt.Sample(1000, 11)
+			in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
+			require.NoError(t, testpkt.WritePcap(in, frames, nil))
+			cfg := baseConfig(t, "net_pcap0,rx_pcap="+in, "net_pcap1,tx_pcap="+out, 1, 2)
+			cfg.Ports[1].EgressLcore = 2
+			cfg.Rx = []dataplane.RxAssign{{Port: 0, Queue: 0, Lcore: 1}, {Port: 1, Queue: 0, Lcore: 2}}
+			built := 0
+			cfg.NewArch = func(ports []int, _ dataplane.ArchEnv) (dataplane.Arch, error) {
+				vc := c.cfg
+				vc.Ports = ports
+				if vc.Kind != voq.KindEgress {
+					vc.Inputs = []int{0, 1}
+				}
+				built++
+				return voq.New(vc)
+			}
+			r, err := dataplane.Start(cfg, nil)
+			require.NoError(t, err)
+			waitRx(t, r, uint64(len(frames)), 100*time.Millisecond)
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				if c := r.Counters(); c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			s := r.Stop()
+			require.Equal(t, 2, built, "each lcore owning a port builds its architecture")
+			require.True(t, s.Balanced, "%+v", s.Ports)
+			require.Zero(t, s.MempoolLeaked)
+			require.EqualValues(t, expect.Forward, s.Ports[0].Forwarded)
+			require.EqualValues(t, expect.Forward, s.Ports[1].TxPackets)
+			got, err := testpkt.ReadPcap(out)
+			require.NoError(t, err)
+			require.Len(t, got, expect.Forward)
+		})
+	}
+}
