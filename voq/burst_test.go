@@ -29,21 +29,32 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 		bytes  int
 		budget int // per port and round (arrivals average about 6 kB per port)
 		fq     bool
+		buf    bool // with a buffer model (checkBuf: refuses at random and when full)
 	}{
-		{"tail-pkts", nil, 48, 0, 12000, false},
-		{"tail-bytes", nil, 0, 20000, 12000, false},
-		{"codel", codel, 1000, 0, 9000, false}, // overloaded: a standing queue builds
-		{"mark", markEvery, 64, 0, 12000, false},
-		{"drop", dropEvery, 64, 0, 12000, false},
-		{"fq-codel", codel, 300, 0, 9000, true},  // FQ-CoDel, overloaded
-		{"fq-overflow", nil, 40, 0, 12000, true}, // FQ without AQM: fattest-flow drops
+		{"tail-pkts", nil, 48, 0, 12000, false, false},
+		{"tail-bytes", nil, 0, 20000, 12000, false, false},
+		{"codel", codel, 1000, 0, 9000, false, false}, // overloaded: a standing queue builds
+		{"mark", markEvery, 64, 0, 12000, false, false},
+		{"drop", dropEvery, 64, 0, 12000, false, false},
+		{"fq-codel", codel, 300, 0, 9000, true, false},  // FQ-CoDel, overloaded
+		{"fq-overflow", nil, 40, 0, 12000, true, false}, // FQ without AQM: fattest-flow drops
+		{"buffer-tail", nil, 48, 0, 12000, false, true},
+		{"buffer-codel", codel, 1000, 0, 9000, false, true},
+		{"buffer-drop", dropEvery, 64, 0, 12000, false, true},
+		{"buffer-fq-codel", codel, 300, 0, 9000, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			var bufs []*checkBuf
 			mkCfg := func(classes int) Config {
 				cfg := Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: classes,
 					LimitPkts: c.pkts, LimitBytes: c.bytes, AQM: c.f}
 				if c.fq {
 					cfg.FQ = &FQConfig{Flows: 16, LimitPkts: c.pkts}
+				}
+				if c.buf {
+					b := newCheckBuf(t, 2*classes, 5, 0.03, 3*c.pkts/2) // the same seed for both
+					bufs = append(bufs, b)
+					cfg.Buffer = b
 				}
 				return cfg
 			}
@@ -104,17 +115,27 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 				require.Equal(t, rq.QueueStats, fq.QueueStats, "queue of port %d", p)
 				require.Equal(t, rq.AQM, fq.AQM)
 			}
+			if c.buf {
+				f, r := bufs[0], bufs[1]
+				require.Equal(t, r.admits, f.admits)
+				require.Equal(t, r.releases, f.releases)
+				require.Equal(t, r.refused, f.refused)
+				require.Equal(t, r.observed, f.observed)
+				require.Empty(t, f.held)
+				require.Positive(t, f.refused, "the buffer refused some")
+				require.Positive(t, f.releases[0], "some stored packets were dropped")
+			}
 			// The traffic exercised what it is meant to.
 			require.Greater(t, delivered, 10000)
 			require.Positive(t, fsn.Ports[0].Drops[pkt.DropShutdown]+fsn.Ports[1].Drops[pkt.DropShutdown])
 			switch c.name {
-			case "tail-pkts", "tail-bytes":
+			case "tail-pkts", "tail-bytes", "buffer-tail":
 				require.Positive(t, fsn.Ports[0].Drops[pkt.DropTail])
 			case "mark", "codel":
 				require.Positive(t, fsn.Ports[0].Marks)
-			case "drop":
+			case "drop", "buffer-drop":
 				require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM])
-			case "fq-codel":
+			case "fq-codel", "buffer-fq-codel":
 				require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM]+fsn.Ports[0].Marks)
 			case "fq-overflow":
 				require.Positive(t, fsn.Ports[0].Drops[pkt.DropOverflow])

@@ -235,10 +235,11 @@ func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
 // enqueueRun is the leaf's run enqueue (see queue.enqueueRun): enqueue for each packet
 // of ds, with the ledger's bookkeeping done once per run and the port counters updated
 // once per stretch of admissions (an overflow batch drop settles them first, so the
-// port's peak depth stays exact). Flow policies that decide at enqueue, a buffer
-// model, or a queue without a port of its own take the per-packet enqueue.
+// port's peak depth stays exact; a buffer model is asked packet by packet). Flow
+// policies that decide at enqueue, or a queue without a port of its own, take the
+// per-packet enqueue.
 func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
-	if !q.enqPass || q.buf != nil || q.port < 0 {
+	if !q.enqPass || q.port < 0 {
 		return enqueueEach(q, now, ds, qi, port, sink)
 	}
 	q.led.touchQ(q.idx)
@@ -254,14 +255,21 @@ func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink
 		if q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
 			if l > q.maxBytes {
 				d.Queue = qi
-				countDrop(&q.st, ps, pkt.DropTail) // could never fit, even alone
-				sink.Drop(d, pkt.DropTail)
+				q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone
 				continue
 			}
 			ps.admitN(n, b)
 			n, b = 0, 0
 			for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
 				q.dropFattest(now, q.batch, true, sink)
+			}
+		}
+		if q.buf != nil {
+			d.Queue = qi
+			if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
+				countDrop(&q.st, ps, r)
+				sink.Drop(d, r)
+				continue
 			}
 		}
 		q.store(int32(d.Hash&q.mask), d, qi, l)
@@ -424,10 +432,11 @@ func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSin
 // counters updated once per call and the sojourn histogram once per run of packets
 // enqueued at the same time. Each iteration is exactly one dequeue call: its search
 // over the flow lists goes on past AQM drops until it delivers or the lists are empty.
-// With a buffer model, or without a port of its own, it is dequeue in a loop.
+// A buffer model gets each packet back one by one. Without a port of its own, it is
+// dequeue in a loop.
 func (q *fqQueue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
 	n := 0
-	if q.buf != nil || q.port < 0 {
+	if q.port < 0 {
 		for n < len(out) && budget > 0 && q.st.Pkts > 0 && q.dequeue(now, &out[n], sink) {
 			budget -= int(out[n].Len)
 			n++
@@ -481,12 +490,15 @@ search:
 					v := fl.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
 					if dequeueVerdict(v, h, o) {
 						countDrop(&q.st, ps, pkt.DropAQM)
-						sink.Drop(o, pkt.DropAQM)
+						dropStored(now, q.idx, q.buf, q.obs, o, pkt.DropAQM, sink)
 						continue
 					}
 					if v == aqm.Mark {
 						flags |= pkt.FlagMarkCE
 					}
+				}
+				if q.buf != nil {
+					q.buf.Release(now, int(q.idx), h, true)
 				}
 				fl.deficit -= int32(l)
 				db += l

@@ -323,11 +323,11 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 // enqueueRun offers the packets of ds for this queue (each gets Queue = qi), as enqueue
 // would one by one, and returns how many it took: all of ds, or with port >= 0 the
 // leading packets whose OutPort is port (the caller then needs no separate pass to
-// find the run). Without an enqueue-time AQM decision, a buffer model or head-drop,
-// and for a queue with an output port of its own, the counters are updated once for
-// the whole run.
+// find the run). Without an enqueue-time AQM decision or head-drop, and for a queue
+// with an output port of its own, the counters are updated once for the whole run (a
+// buffer model is still asked packet by packet).
 func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
-	if !q.enqPass || q.buf != nil || q.headDrop || q.port < 0 {
+	if !q.enqPass || q.headDrop || q.port < 0 {
 		return enqueueEach(q, now, ds, qi, port, sink)
 	}
 	q.led.touchQ(q.idx)
@@ -343,8 +343,19 @@ func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink p
 		if pk >= q.maxPkts || by+l > q.maxBytes {
 			d.Queue = qi
 			countDrop(&q.st, ps, pkt.DropTail)
+			if q.obs != nil {
+				q.obs.QueueDrop(now, int(q.idx), pkt.DropTail)
+			}
 			sink.Drop(d, pkt.DropTail)
 			continue
+		}
+		if q.buf != nil {
+			d.Queue = qi
+			if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
+				countDrop(&q.st, ps, r)
+				sink.Drop(d, r)
+				continue
+			}
 		}
 		d.CopyToQueue(&q.ring[tail&q.mask], qi) // word copy: see pkt.Desc.CopyTo
 		tail++
@@ -372,14 +383,15 @@ func enqueueEach(l leaf, now int64, ds []pkt.Desc, qi uint32, port int, sink pkt
 
 // dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
 // and the budget left: dequeueFor in a loop. For a queue with an output port of its own
-// (not an input FIFO) and without a buffer model, the counters are updated once per
-// call and the sojourn histogram once per run of packets enqueued at the same time.
+// (not an input FIFO), the counters are updated once per call and the sojourn
+// histogram once per run of packets enqueued at the same time (a buffer model still
+// gets each packet back one by one).
 func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
 	if q.st.Pkts == 0 {
 		return 0, budget
 	}
 	n := 0
-	if q.buf == nil && q.port >= 0 {
+	if q.port >= 0 {
 		q.led.touchQ(q.idx)
 		ps := q.led.portAt(q.port)
 		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
@@ -400,12 +412,15 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 				v := pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
 				if dequeueVerdict(v, h, o) {
 					countDrop(&q.st, ps, pkt.DropAQM)
-					sink.Drop(o, pkt.DropAQM)
+					dropStored(now, q.idx, q.buf, q.obs, o, pkt.DropAQM, sink)
 					continue
 				}
 				if v == aqm.Mark {
 					flags |= pkt.FlagMarkCE
 				}
+			}
+			if q.buf != nil {
+				q.buf.Release(now, int(q.idx), h, true)
 			}
 			db += l
 			budget -= l
@@ -424,7 +439,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 		ps.delivered(n, db, marks)
 		return n, budget
 	}
-	// With a buffer model, or an input FIFO: one packet at a time.
+	// An input FIFO: one packet at a time.
 	for n < len(out) && budget > 0 && q.dequeueFor(now, &out[n], sink, -1) {
 		budget -= int(out[n].Len)
 		n++
