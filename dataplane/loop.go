@@ -27,7 +27,7 @@ type worker struct {
 
 	rxqs   []rxq
 	poller *poller        // the pending tx and every rx queue in one call per iteration
-	rx     *mempool.Burst // the rx burst processRx reads (one of the rxqs' arrays)
+	rx     *mempool.Burst // the rx burst processRx reads (the polled queue's array)
 
 	in    []pkt.Desc // the burst's descriptors, built in place for EnqueueBurst
 	inAlt []pkt.Desc // the other array: in is swapped with it when a pending tx keeps in
@@ -52,7 +52,8 @@ type worker struct {
 	egressOf []*egressPort // by port index: the egress this lcore owns, nil for others
 
 	// A tx burst prepared but not yet sent: the running loop sends it in the same cgo
-	// call as its next rx burst (one call fewer per iteration). At most one is pending.
+	// call that polls the rx queues next (one call per iteration). At most one is
+	// pending.
 	fuse      bool
 	pend      *egressPort
 	pendDs    []pkt.Desc
