@@ -34,7 +34,7 @@ type collector struct {
 	uptime, buildInfo, mempoolInUse, mempoolSize *prometheus.Desc
 
 	portRxPkts, portRxBytes, portTxPkts, portTxBytes, portFwd, portDrops, portMarked *prometheus.Desc
-	portRate, portDelay, portEgressPkts, portEgressBytes                             *prometheus.Desc
+	portRate, portDelay, portEgressPkts, portEgressBytes, portTxHeld                 *prometheus.Desc
 
 	qDepthPkts, qDepthBytes, qPeakPkts, qPeakBytes, qEnq, qDeq, qDeqBytes *prometheus.Desc
 	qDrops, qMarked, qHeadSojourn, qSojourn                               *prometheus.Desc
@@ -72,6 +72,7 @@ func newCollector(src Source, version string) *collector {
 	c.portDelay = d("port_delay_seconds", "Configured egress delay line.", portLabels)
 	c.portEgressPkts = d("port_egress_depth_packets", "Packets queued for the port over all its queues.", portLabels)
 	c.portEgressBytes = d("port_egress_depth_bytes", "Bytes queued for the port over all its queues.", portLabels)
+	c.portTxHeld = d("port_tx_held_packets", "Frames the port's device refused, waiting to be sent again (backpressure).", portLabels)
 
 	c.qDepthPkts = d("queue_depth_packets", "Packets in the queue now.", queueLabels)
 	c.qDepthBytes = d("queue_depth_bytes", "Bytes in the queue now.", queueLabels)
@@ -161,6 +162,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.portRate, p.RateBps/8, p.Name) // Prometheus's base unit is the byte
 		gauge(c.portDelay, p.Delay.Seconds(), p.Name)
 		gauge(c.portEgressPkts, float64(p.Egress.Packets), p.Name)
+		gauge(c.portTxHeld, float64(p.TxHeld), p.Name)
 		gauge(c.portEgressBytes, float64(p.Egress.Bytes), p.Name)
 	}
 

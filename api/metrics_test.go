@@ -122,6 +122,7 @@ func TestMetricsValues(t *testing.T) {
 		{"dpdkq_port_delay_seconds", L{"port": "p1"}, 0.020},
 		{"dpdkq_port_egress_depth_packets", L{"port": "p1"}, 60},
 		{"dpdkq_port_egress_depth_bytes", L{"port": "p1"}, 90_000},
+		{"dpdkq_port_tx_held_packets", L{"port": "p1"}, 7},
 		{"dpdkq_queue_depth_packets", L{"queue": "0", "port": "p1", "input": "", "class": "0"}, 50},
 		{"dpdkq_queue_depth_bytes", L{"queue": "1", "class": "1"}, 15_000},
 		{"dpdkq_queue_peak_packets", L{"queue": "0"}, 200},

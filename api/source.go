@@ -70,6 +70,9 @@ type Port struct {
 	Forwarded uint64            `json:"forwarded"`
 	Drops     map[string]uint64 `json:"drops"` // by reason, for packets received on this port
 	Marked    uint64            `json:"ce_marked"`
+	// TxHeld is how many frames the port's device refused (tx ring full) that wait to
+	// be sent again; while any wait, the port's queues are not served (backpressure).
+	TxHeld uint64 `json:"tx_held"`
 	// Egress is the aggregate of every queue feeding this port (all its VOQs).
 	Egress QueueFigures `json:"egress"`
 }

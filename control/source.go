@@ -89,7 +89,7 @@ func (s *Source) Ports() []api.Port {
 		c := &cnt[i]
 		p := api.Port{Name: pc.Name, Index: i, Mode: "route", MAC: macString(s.r.PortMAC(i)),
 			RxPackets: c.RxPackets, RxBytes: c.RxBytes, TxPackets: c.TxPackets, TxBytes: c.TxBytes,
-			Forwarded: c.Fwd, Drops: drops(&c.Drops), Marked: c.Marks, Egress: egress[i]}
+			Forwarded: c.Fwd, Drops: drops(&c.Drops), Marked: c.Marks, TxHeld: c.TxHeld, Egress: egress[i]}
 		p.RateBps, p.Delay = s.r.PortRate(i)
 		if pc.Mode == dataplane.ModeXConnect {
 			p.Mode = "xconnect"

@@ -274,6 +274,7 @@ func TestTxBackpressure(t *testing.T) {
 	require.Zero(t, c[0].DropTotal(), "nothing is dropped: %+v", c[0])
 	require.Equal(t, uint64(cycles*32), c[0].Fwd+uint64(e.nheld)+uint64(queued), "forwarded + held + queued = received")
 	require.Equal(t, c[0].Fwd, took, "tx counts only what the device took")
+	require.Equal(t, uint64(e.nheld), c[1].TxHeld, "the held frames are published")
 	require.Equal(t, 64*took, c[1].TxBytes)
 	// While the ring stays full, a service sends nothing and dequeues nothing.
 	w.serveEgress(e, 1<<40)
@@ -300,6 +301,7 @@ func TestTxBackpressure(t *testing.T) {
 	c = r.Counters()
 	require.Equal(t, uint64(cycles*32), c[0].Fwd)
 	require.Equal(t, uint64(cycles*32), c[1].TxPackets)
+	require.Zero(t, c[1].TxHeld)
 	s := r.Stop()
 	require.True(t, s.Balanced, "%+v", s.Ports)
 	require.Zero(t, s.MempoolLeaked)

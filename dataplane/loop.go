@@ -574,6 +574,7 @@ func (w *worker) txDone(e *egressPort, ds []pkt.Desc, bytes, sent int) {
 			d.CopyTo(&e.heldDs[e.nheld])
 			e.nheld++
 		}
+		c.TxHeld = uint64(e.nheld)
 	}
 	c.TxBytes += uint64(bytes)
 }
@@ -596,6 +597,7 @@ func (w *worker) sendHeld(e *egressPort) bool {
 	copy(held, held[sent:n])
 	copy(e.heldDs, e.heldDs[sent:n])
 	e.nheld = n - sent
+	c.TxHeld = uint64(e.nheld)
 	return e.nheld == 0
 }
 
@@ -605,6 +607,7 @@ func (w *worker) dropHeldTx(e *egressPort) {
 		w.dropMbuf(m, int(e.heldDs[i].InPort), pkt.DropShutdown)
 	}
 	e.nheld = 0
+	w.cnt[e.pidx].TxHeld = 0
 }
 
 // ---- control frames: ARP, ICMP echo ----

@@ -18,10 +18,11 @@ type PortCounters struct {
 	GenFailed          uint64 // frames the router could not originate (no mbuf, tx full)
 	Marks              uint64 // packets received here that were CE-marked
 	Local              uint64 // packets received here and consumed by the router (ARP replies to it)
+	TxHeld             uint64 // gauge: frames this port's device refused, waiting to be sent again
 	Drops              [pkt.NumDropReasons]uint64
 }
 
-const countersPerPort = 9 + int(pkt.NumDropReasons)
+const countersPerPort = 10 + int(pkt.NumDropReasons)
 
 func (c *PortCounters) add(o *PortCounters) {
 	c.RxPackets += o.RxPackets
@@ -33,6 +34,7 @@ func (c *PortCounters) add(o *PortCounters) {
 	c.GenFailed += o.GenFailed
 	c.Marks += o.Marks
 	c.Local += o.Local
+	c.TxHeld += o.TxHeld
 	for i := range c.Drops {
 		c.Drops[i] += o.Drops[i]
 	}
@@ -77,8 +79,9 @@ func (p *published) store(src []PortCounters) {
 		b[6].Store(c.GenFailed)
 		b[7].Store(c.Marks)
 		b[8].Store(c.Local)
+		b[9].Store(c.TxHeld)
 		for r := range c.Drops {
-			b[9+r].Store(c.Drops[r])
+			b[10+r].Store(c.Drops[r])
 		}
 	}
 	p.seq.Add(1) // even: stable
@@ -98,9 +101,9 @@ func (p *published) load(dst []PortCounters) {
 			c := &tmp[i]
 			c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes = b[0].Load(), b[1].Load(), b[2].Load(), b[3].Load()
 			c.Fwd, c.Generated, c.GenFailed, c.Marks = b[4].Load(), b[5].Load(), b[6].Load(), b[7].Load()
-			c.Local = b[8].Load()
+			c.Local, c.TxHeld = b[8].Load(), b[9].Load()
 			for r := range c.Drops {
-				c.Drops[r] = b[9+r].Load()
+				c.Drops[r] = b[10+r].Load()
 			}
 		}
 		if p.seq.Load() == s {

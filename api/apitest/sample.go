@@ -35,7 +35,7 @@ func Sample() State {
 			{
 				Name: "p1", Index: 1, Mode: "route", Address: "10.2.0.1/24", MAC: "02:00:00:00:00:02",
 				RateBps: 10e6, Delay: 20 * time.Millisecond,
-				RxPackets: 12, RxBytes: 768, TxPackets: 900, TxBytes: 1_350_000, Forwarded: 12, Marked: 9,
+				RxPackets: 12, RxBytes: 768, TxPackets: 900, TxBytes: 1_350_000, Forwarded: 12, Marked: 9, TxHeld: 7,
 				Drops:  map[string]uint64{},
 				Egress: api.QueueFigures{Packets: 60, Bytes: 90_000, Drops: map[string]uint64{"tail": 25, "aqm": 5}},
 			},
