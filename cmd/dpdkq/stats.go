@@ -152,15 +152,15 @@ func printStats(w io.Writer, s snapshot, all bool) {
 	fmt.Fprintln(w)
 
 	tw := newTable(w)
-	fmt.Fprintln(tw, "PORT\tMODE\tRATE\tDELAY\tRX PKTS\tRX BYTES\tTX PKTS\tTX BYTES\tFORWARDED\tCE\tQUEUED\tDROPS")
+	fmt.Fprintln(tw, "PORT\tMODE\tRATE\tDELAY\tRX PKTS\tRX BYTES\tTX PKTS\tTX BYTES\tFORWARDED\tCE\tQUEUED\tTX HELD\tDROPS")
 	for _, p := range s.Ports {
 		rate := "unshaped"
 		if p.RateBps > 0 {
 			rate = sizing.FormatRate(p.RateBps)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.Mode, rate, fmtDur(p.Delay),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%s\t%d\t%s\n", p.Name, p.Mode, rate, fmtDur(p.Delay),
 			p.RxPackets, sizing.FormatBytes(float64(p.RxBytes)), p.TxPackets, sizing.FormatBytes(float64(p.TxBytes)),
-			p.Forwarded, p.Marked, fmtDepth(p.Egress.Packets, p.Egress.Bytes), fmtReasons(p.Drops))
+			p.Forwarded, p.Marked, fmtDepth(p.Egress.Packets, p.Egress.Bytes), p.TxHeld, fmtReasons(p.Drops))
 	}
 	tw.Flush()
 

@@ -59,9 +59,9 @@ func TestStatsTables(t *testing.T) {
 
 	for _, re := range []string{
 		`dpdkq 1\.2\.3 \(DPDK 22\.11\.4\), up 1m30s, mbufs in use 1500/8191`,
-		`(?m)^PORT\s+MODE\s+RATE\s+DELAY\s+RX PKTS\s+RX BYTES\s+TX PKTS\s+TX BYTES\s+FORWARDED\s+CE\s+QUEUED\s+DROPS$`,
-		`(?m)^p0\s+route\s+unshaped\s+0\s+1000\s+1\.50 MB\s+10\s+640 B\s+990\s+0\s+0p/0 B\s+no_route=4 ttl_expired=6$`,
-		`(?m)^p1\s+route\s+10 Mb/s\s+20ms\s+12\s+768 B\s+900\s+1\.35 MB\s+12\s+9\s+60p/90\.00 kB\s+-$`,
+		`(?m)^PORT\s+MODE\s+RATE\s+DELAY\s+RX PKTS\s+RX BYTES\s+TX PKTS\s+TX BYTES\s+FORWARDED\s+CE\s+QUEUED\s+TX HELD\s+DROPS$`,
+		`(?m)^p0\s+route\s+unshaped\s+0\s+1000\s+1\.50 MB\s+10\s+640 B\s+990\s+0\s+0p/0 B\s+0\s+no_route=4 ttl_expired=6$`,
+		`(?m)^p1\s+route\s+10 Mb/s\s+20ms\s+12\s+768 B\s+900\s+1\.35 MB\s+12\s+9\s+60p/90\.00 kB\s+7\s+-$`,
 		`(?m)^0\s+p1\s+-\s+0\s+50p/75\.00 kB\s+200p/300\.00 kB\s+5µs\s+68s\s+858\s+9\s+aqm=5 tail=25\s+codel dropping count=3 drops=5 marks=9$`,
 		`(?m)^1\s+p1\s+-\s+1\s+10p/15\.00 kB\s+12p/18\.00 kB\s+800µs\s+1ms\s+42\s+0\s+-\s+pie p=0\.1250 qdelay=3ms drops=0 marks=0$`,
 		`(?m)^2\s+-\s+p0\s+fifo\s+0p/0 B\s+0p/0 B\s+0\s+0\s+0\s+0\s+no_buffer=2\s+red p=0\.0200 avg=4\.5 drops=1 marks=0$`,
