@@ -53,13 +53,7 @@ type fqQueue struct {
 	kind     aqm.Kind // of the flow policies, for the snapshot
 	enqPass  bool     // the flow policies take no decision at enqueue (none, or aqm.DequeueOnly)
 
-	class uint8
-	idx   int32
-	port  int32 // local output port of every packet in it; -1 when not known
-	led   *ledger
-	buf   Buffer       // the Arch's buffer model, nil when none
-	obs   DropObserver // buf as a DropObserver, nil when it is not one
-	st    QueueStats   // aggregate over all flows
+	leafBase
 }
 
 type fqFlow struct {
@@ -88,17 +82,14 @@ var _ leaf = (*fqQueue)(nil)
 
 func newFQ(idx int, class uint8, led *ledger, c *FQConfig, f Factory) *fqQueue {
 	q := &fqQueue{
-		flows:   make([]fqFlow, c.Flows),
-		mask:    uint32(c.Flows - 1),
-		newL:    fqList{head: -1, tail: -1},
-		oldL:    fqList{head: -1, tail: -1},
-		quantum: int32(c.Quantum),
-		batch:   c.DropBatch,
-		class:   class,
-		idx:     int32(idx),
-		led:     led,
-		free:    -1,
-		port:    -1,
+		flows:    make([]fqFlow, c.Flows),
+		mask:     uint32(c.Flows - 1),
+		newL:     fqList{head: -1, tail: -1},
+		oldL:     fqList{head: -1, tail: -1},
+		quantum:  int32(c.Quantum),
+		batch:    c.DropBatch,
+		free:     -1,
+		leafBase: newLeafBase(idx, class, led),
 	}
 	for i := range q.flows {
 		q.flows[i] = fqFlow{head: -1, tail: -1, next: -1}
@@ -184,7 +175,7 @@ func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 	fi := int32(d.Hash & q.mask)
 	fl := &q.flows[fi]
 	l := int(d.Len)
-	if !q.enqPass && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d) {
+	if !q.enqPass && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d, d) {
 		q.refuse(now, ps, d, pkt.DropAQM, sink)
 		return
 	}
@@ -280,15 +271,6 @@ func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink
 	ps.Arrivals += uint64(i)
 	ps.admitN(n, b)
 	return i
-}
-
-// refuse drops an arrival that was never stored, for a reason of the queue's own.
-func (q *fqQueue) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
-	countDrop(&q.st, ps, r)
-	if q.obs != nil {
-		q.obs.QueueDrop(now, int(q.idx), r)
-	}
-	sink.Drop(d, r)
 }
 
 // fattest returns the active flow with the most bytes (-1 if none), scanning only the
@@ -420,7 +402,7 @@ func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSin
 		ps := q.led.port(&q.slab[s])
 		ps.remove(l)
 		q.led.touchQ(q.idx)
-		if deliverPopped(now, q.idx, fl.pol, aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
+		if q.deliverPopped(now, fl.pol, aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}, ps, &q.slab[s], out, sink) {
 			return true
 		}
 	}
@@ -486,11 +468,11 @@ search:
 				fl.bytes -= l
 				pk--
 				by -= l
+				// deliverPopped's steps, written out (see queue.dequeueBurst)
 				if fl.pol != nil {
 					v := fl.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
-					if dequeueVerdict(v, h, o) {
-						countDrop(&q.st, ps, pkt.DropAQM)
-						dropStored(now, q.idx, q.buf, q.obs, o, pkt.DropAQM, sink)
+					if dropsOrMarks(v, h, o) {
+						q.dropAQM(now, ps, o, sink)
 						continue
 					}
 					if v == aqm.Mark {
@@ -498,7 +480,7 @@ search:
 					}
 				}
 				if q.buf != nil {
-					q.buf.Release(now, int(q.idx), h, true)
+					q.release(now, h)
 				}
 				fl.deficit -= int32(l)
 				db += l
@@ -521,8 +503,6 @@ search:
 	ps.delivered(n, db, marks)
 	return n, budget
 }
-
-func (q *fqQueue) depth() int { return q.st.Pkts }
 
 func (q *fqQueue) headEnq() int64 {
 	h := noHead
@@ -554,8 +534,6 @@ func (q *fqQueue) drain(now int64, sink pkt.DropSink) int {
 	}
 	return n
 }
-
-func (q *fqQueue) stats() *QueueStats { return &q.st }
 
 func (q *fqQueue) aqmState(dst *aqm.State) {
 	*dst = aqm.State{Kind: q.kind, Drops: q.st.Drops[pkt.DropAQM], Marks: q.st.Marks}

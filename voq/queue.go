@@ -73,19 +73,29 @@ type queue struct {
 	headDrop bool
 	pol      aqm.Policy
 	enqPass  bool // pol takes no decision at enqueue (none, or aqm.DequeueOnly)
-	class    uint8
-	idx      int32
-	port     int32 // local output port of every packet in it; -1 for an input FIFO
-	led      *ledger
-	buf      Buffer       // the Arch's buffer model, nil when none
-	obs      DropObserver // buf as a DropObserver, nil when it is not one
-	st       QueueStats
+	leafBase
+}
+
+// leafBase is what every kind of leaf keeps: its identity, the Arch's ledger and
+// buffer model, and its counters; with the steps the kinds share.
+type leafBase struct {
+	class uint8
+	idx   int32
+	port  int32 // local output port of every packet in it; -1 for an input FIFO
+	led   *ledger
+	buf   Buffer       // the Arch's buffer model, nil when none
+	obs   DropObserver // buf as a DropObserver, nil when it is not one
+	st    QueueStats   // for FQ-CoDel, the aggregate over all flows
+}
+
+func newLeafBase(idx int, class uint8, led *ledger) leafBase {
+	return leafBase{idx: int32(idx), class: class, led: led, port: -1}
 }
 
 var _ leaf = (*queue)(nil)
 
 func newQueue(idx int, class uint8, led *ledger, pkts, bytes int, headDrop bool, f Factory) *queue {
-	q := &queue{idx: int32(idx), class: class, led: led, headDrop: headDrop, port: -1}
+	q := &queue{headDrop: headDrop, leafBase: newLeafBase(idx, class, led)}
 	_ = q.setLimit(pkts, bytes) // validated by the caller
 	q.setPolicy(f)
 	return q
@@ -159,7 +169,7 @@ func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 
 // enqueueSlow is enqueue with an AQM, a buffer model or a full queue.
 func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
-	if !q.enqPass && dropsOrMarks(q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}), d) {
+	if !q.enqPass && dropsOrMarks(q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}), d, d) {
 		q.refuse(now, ps, d, pkt.DropAQM, sink)
 		return
 	}
@@ -186,22 +196,12 @@ func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink 
 	ps.admit(l)
 }
 
-// dropsOrMarks applies an AQM verdict to d: a mark sets pkt.FlagMarkCE; a drop, or a
-// mark on a packet that cannot carry it (RFC 3168), returns true: d is to be dropped.
-func dropsOrMarks(v aqm.Verdict, d *pkt.Desc) bool {
-	switch {
-	case v == aqm.Drop || (v == aqm.Mark && !d.ECT()):
-		return true
-	case v == aqm.Mark:
-		d.Flags |= pkt.FlagMarkCE
-	}
-	return false
-}
-
-// dequeueVerdict is dropsOrMarks for a burst dequeue: v is the verdict on the packet
-// stored in slot h and already copied to o. It decides from the slot and only writes o
-// (on a mark), so nothing is read back from the fresh copy (see pkt.Desc.CopyTo).
-func dequeueVerdict(v aqm.Verdict, h, o *pkt.Desc) bool {
+// dropsOrMarks applies an AQM verdict on the packet in h to its copy o (h itself when
+// there is no copy): a mark sets pkt.FlagMarkCE in o; a drop, or a mark on a packet
+// that cannot carry it (RFC 3168), returns true: the packet is to be dropped. It decides
+// from h and only writes o, so nothing is read back from a fresh copy (see
+// pkt.Desc.CopyTo).
+func dropsOrMarks(v aqm.Verdict, h, o *pkt.Desc) bool {
 	switch {
 	case v == aqm.Pass:
 		return false
@@ -219,10 +219,10 @@ func countDrop(qs, ps *QueueStats, r pkt.DropReason) {
 }
 
 // refuse drops an arrival that was never stored, for a reason of the queue's own.
-func (q *queue) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
-	countDrop(&q.st, ps, r)
-	if q.obs != nil {
-		q.obs.QueueDrop(now, int(q.idx), r)
+func (b *leafBase) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+	countDrop(&b.st, ps, r)
+	if b.obs != nil {
+		b.obs.QueueDrop(now, int(b.idx), r)
 	}
 	sink.Drop(d, r)
 }
@@ -240,26 +240,42 @@ func dropStored(now int64, q int32, buf Buffer, obs DropObserver, d *pkt.Desc, r
 	sink.Drop(d, r)
 }
 
-// deliverPopped finishes the dequeue of a packet just taken off a queue (a class
-// queue or an FQ-CoDel flow; backlog is what the policy governs after the removal):
-// the dequeue-time AQM decision, then either the drop or the delivery bookkeeping
-// (buffer release, sojourn, counters). It reports whether *out is delivered; after a
-// drop the caller tries its next packet.
-func deliverPopped(now int64, idx int32, pol aqm.Policy, backlog aqm.Backlog, st, ps *QueueStats,
-	buf Buffer, obs DropObserver, out *pkt.Desc, sink pkt.DropSink) bool {
-	if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(out), backlog), out) {
-		countDrop(st, ps, pkt.DropAQM)
-		dropStored(now, idx, buf, obs, out, pkt.DropAQM, sink)
-		return false
+// deliverPopped finishes taking a packet off this leaf (a queue, or an FQ-CoDel flow)
+// one at a time: h is its slot (intact until the next admission), o the copy handed
+// out, backlog what pol governs after the removal. The dequeue-time AQM decides from h;
+// a drop is counted (queue and port ps) and goes to sink after the buffer model has the
+// memory back, and deliverPopped returns false (the caller tries its next packet).
+// Otherwise the buffer model releases the packet and its delivery is counted. The
+// burst loops write the same steps out (see queue.dequeueBurst).
+func (b *leafBase) deliverPopped(now int64, pol aqm.Policy, backlog aqm.Backlog, ps *QueueStats, h, o *pkt.Desc,
+	sink pkt.DropSink) bool {
+	marked := h.Flags&pkt.FlagMarkCE != 0
+	if pol != nil {
+		v := pol.Dequeue(now, packetOf(h), backlog)
+		if dropsOrMarks(v, h, o) {
+			b.dropAQM(now, ps, o, sink)
+			return false
+		}
+		marked = marked || v == aqm.Mark
 	}
-	if buf != nil {
-		buf.Release(now, int(idx), out, true)
+	if b.buf != nil {
+		b.release(now, h)
 	}
-	l, marked, so := int(out.Len), out.Flags&pkt.FlagMarkCE != 0, now-out.Enq
-	st.deliver(l, so, marked)
+	l, so := int(h.Len), now-h.Enq
+	b.st.deliver(l, so, marked)
 	ps.deliver(l, so, marked)
 	return true
 }
+
+// dropAQM counts and hands on a packet the dequeue-time AQM dropped (o as for
+// deliverPopped).
+func (b *leafBase) dropAQM(now int64, ps *QueueStats, o *pkt.Desc, sink pkt.DropSink) {
+	countDrop(&b.st, ps, pkt.DropAQM)
+	dropStored(now, b.idx, b.buf, b.obs, o, pkt.DropAQM, sink)
+}
+
+// release gives a delivered packet's memory back to the buffer model (there is one).
+func (b *leafBase) release(now int64, h *pkt.Desc) { b.buf.Release(now, int(b.idx), h, true) }
 
 // dropHead removes the head packet for reason r. The sink sees the ring slot itself,
 // which stays intact until the next admission.
@@ -313,7 +329,7 @@ func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int
 		ps := q.portStats(out)
 		ps.remove(l)
 		q.led.touchQ(q.idx)
-		if deliverPopped(now, q.idx, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, &q.st, ps, q.buf, q.obs, out, sink) {
+		if q.deliverPopped(now, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, ps, h, out, sink) {
 			return true
 		}
 	}
@@ -407,12 +423,11 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 			head = (head + 1) & q.mask
 			pk--
 			by -= l
-			// deliverPopped's decision, with the backlog left after the removal
+			// deliverPopped's steps, written out (a call per packet costs this loop 1-2 ns)
 			if pol != nil {
 				v := pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
-				if dequeueVerdict(v, h, o) {
-					countDrop(&q.st, ps, pkt.DropAQM)
-					dropStored(now, q.idx, q.buf, q.obs, o, pkt.DropAQM, sink)
+				if dropsOrMarks(v, h, o) {
+					q.dropAQM(now, ps, o, sink)
 					continue
 				}
 				if v == aqm.Mark {
@@ -420,7 +435,7 @@ func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.Dro
 				}
 			}
 			if q.buf != nil {
-				q.buf.Release(now, int(q.idx), h, true)
+				q.release(now, h)
 			}
 			db += l
 			budget -= l
@@ -489,8 +504,8 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		return n
 	}
 	pk, by := n, b
+	k, db := 0, 0
 	marks = 0
-	k, db, marks := 0, 0, 0
 	runs := sojournRuns{st: &q.st, ps: ps}
 	pol := q.pol
 	for i := range ds {
@@ -498,13 +513,10 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		l, enq := int(d.Len), d.Enq
 		pk--
 		by -= l
-		if pol != nil {
-			if dropsOrMarks(pol.Dequeue(now, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), d) {
-				d.Queue = qi
-				countDrop(&q.st, ps, pkt.DropAQM)
-				sink.Drop(d, pkt.DropAQM)
-				continue
-			}
+		if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), d, d) {
+			d.Queue = qi // as a queued packet carries it
+			q.dropAQM(now, ps, d, sink)
+			continue
 		}
 		if d.Flags&pkt.FlagMarkCE != 0 {
 			marks++
@@ -522,7 +534,7 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 	return k
 }
 
-func (q *queue) depth() int { return q.st.Pkts }
+func (b *leafBase) depth() int { return b.st.Pkts }
 
 func (q *queue) headEnq() int64 {
 	if q.st.Pkts == 0 {
@@ -545,7 +557,7 @@ func (q *queue) drain(now int64, sink pkt.DropSink) int {
 	return n
 }
 
-func (q *queue) stats() *QueueStats { return &q.st }
+func (b *leafBase) stats() *QueueStats { return &b.st }
 
 func (q *queue) aqmState(dst *aqm.State) {
 	*dst = aqm.State{}
