@@ -195,8 +195,6 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
-
-	"github.com/dpdkq/dpdkq/mempool"
 )
 
 func dpdkErr(rc C.int) string {
@@ -208,6 +206,8 @@ func dpdkErr(rc C.int) string {
 
 // ---- burst calls (hot path) ----
 
+// rxBurst is one rx burst with a TSC read (the loop polls through poller; tests read
+// devices back with it).
 func rxBurst(port, q uint16, arr uintptr, n int, tsc *uint64) int {
 	return int(C.dq_rx(C.uint16_t(port), C.uint16_t(q), C.uintptr_t(arr), C.uint16_t(n), (*C.uint64_t)(unsafe.Pointer(tsc))))
 }
@@ -231,15 +231,16 @@ type poller struct {
 	p *C.dq_poll_t
 }
 
-// newPoller sets up the block for queues (their rx arrays in arrs) and bursts of burst.
-func newPoller(qs []rxq, arrs []*mempool.Burst, burst int) (*poller, error) {
+// newPoller sets up the block for the rx queues qs (each with its array) and bursts of
+// burst.
+func newPoller(qs []rxq, burst int) (*poller, error) {
 	if len(qs) > maxRxQueues {
 		return nil, fmt.Errorf("an lcore polls at most %d rx queues, this one has %d", maxRxQueues, len(qs))
 	}
 	p := &poller{p: (*C.dq_poll_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.dq_poll_t{}))))}
 	p.p.nq, p.p.burst = C.uint16_t(len(qs)), C.uint16_t(burst)
 	for i, q := range qs {
-		p.p.q[i] = C.dq_rxq{port: C.uint16_t(q.id), queue: C.uint16_t(q.queue), arr: C.uintptr_t(arrs[i].Addr())}
+		p.p.q[i] = C.dq_rxq{port: C.uint16_t(q.id), queue: C.uint16_t(q.queue), arr: C.uintptr_t(q.buf.Addr())}
 	}
 	return p, nil
 }

@@ -328,7 +328,6 @@ func (r *Router) setupWorkers(ringName string) error {
 			held: make([]heldPkt, 0, arpHoldMax), heldIn: make([]pkt.Desc, arpHoldMax)}
 		w.indexFn = w.indexArrival // one closure, made here, not per publication
 		r.workers = append(r.workers, w)
-		w.rx = mempool.NewBurst(r.burst)
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)
 		w.in, w.inAlt = make([]pkt.Desc, r.burst), make([]pkt.Desc, r.burst)
@@ -364,12 +363,14 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue), buf: mempool.NewBurst(r.burst)})
 	}
 	for _, w := range r.workers {
-		arrs := make([]*mempool.Burst, len(w.rxqs))
-		for i := range w.rxqs {
-			arrs[i] = w.rxqs[i].buf
+		// processRx reads w.rx: the loop points it at the polled queue's array.
+		if len(w.rxqs) > 0 {
+			w.rx = w.rxqs[0].buf
+		} else {
+			w.rx = mempool.NewBurst(r.burst)
 		}
 		var err error
-		if w.poller, err = newPoller(w.rxqs, arrs, r.burst); err != nil {
+		if w.poller, err = newPoller(w.rxqs, r.burst); err != nil {
 			return fmt.Errorf("lcore %d: %w", w.lcore, err)
 		}
 	}
