@@ -64,6 +64,16 @@ func waitRx(t *testing.T, r *dataplane.Router, n uint64, settle time.Duration) {
 	t.Fatalf("timed out: rx %d of %d", r.Counters()[0].RxPackets, n)
 }
 
+// waitInputDone waits (at most timeout) until every packet received on port 0 has been
+// forwarded or dropped: nothing of it is still queued.
+func waitInputDone(r *dataplane.Router, timeout time.Duration) {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c := r.Counters(); c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
+			return
+		}
+	}
+}
+
 func TestRouteSamplePcap(t *testing.T) {
 	for _, workers := range [][]uint{{1}, {1, 2}} {
 		t.Run(map[int]string{1: "one-worker", 2: "two-workers"}[len(workers)], func(t *testing.T) {
@@ -221,14 +231,7 @@ func TestPerFlowOrderWithClassesAndAQM(t *testing.T) {
 	r, err := dataplane.Start(cfg, nil)
 	require.NoError(t, err)
 	waitRx(t, r, uint64(len(frames)), 100*time.Millisecond)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c := r.Counters()
-		if c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitInputDone(r, 10*time.Second)
 	s := r.Stop()
 	require.True(t, s.Balanced)
 	got, err := testpkt.ReadPcap(out)
@@ -305,14 +308,7 @@ func TestCoDelMarksECTInsteadOfDropping(t *testing.T) {
 	r, err := dataplane.Start(cfg, nil)
 	require.NoError(t, err)
 	waitRx(t, r, uint64(len(frames)), 0)
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		c := r.Counters()
-		if c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitInputDone(r, 15*time.Second)
 	s := r.Stop()
 	require.True(t, s.Balanced)
 	require.Greater(t, s.Ports[0].Marked, uint64(0), "ECT packets were marked")
@@ -428,13 +424,7 @@ func TestEveryArchTwoWorkers(t *testing.T) {
 			r, err := dataplane.Start(cfg, nil)
 			require.NoError(t, err)
 			waitRx(t, r, uint64(len(frames)), 100*time.Millisecond)
-			deadline := time.Now().Add(10 * time.Second)
-			for time.Now().Before(deadline) {
-				if c := r.Counters(); c[0].RxPackets == c[0].Fwd+c[0].DropTotal() {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitInputDone(r, 10*time.Second)
 			s := r.Stop()
 			require.Equal(t, 2, built, "each lcore owning a port builds its architecture")
 			require.True(t, s.Balanced, "%+v", s.Ports)
