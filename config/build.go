@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/voq"
 )
 
@@ -129,11 +130,12 @@ func (c *Config) VOQConfig(owned []int) (voq.Config, []func(voq.Arch) error, err
 		vc.Sched.Weights = append(vc.Sched.Weights, q.ClassWeights[cls])
 		r := voq.Rate{}
 		if bps := q.ClassRateBps[cls]; bps > 0 {
-			// Burst: 2 full frames or 1 ms at the class rate, as for port shapers.
-			burst := int(bps / 8 / 1000)
-			if burst < 2*1538 {
-				burst = 2 * 1538
+			// Burst: as for port shapers, at the largest frame of any port.
+			frame := 0
+			for i := range c.Ports {
+				frame = max(frame, c.Ports[i].WireFrameBytes())
 			}
+			burst := link.DefaultBurstBytes(bps, frame)
 			r = voq.Rate{BitsPerSec: int64(bps), BurstBytes: burst}
 		}
 		vc.Sched.Rates = append(vc.Sched.Rates, r)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -48,7 +49,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, in0.Shaped())
 	assert.Equal(t, 62.5e6, out0.RateBps)
 	assert.Equal(t, 10*time.Millisecond, out0.Delay)
-	// Default bucket: max(2*1500 B, 62.5e6 b/s * 1 ms / 8 = 7812.5 B -> 7813 B).
+	// Default bucket: max(2 full frames on the wire = 2*(1500+14+24) B, 62.5e6 b/s * 1 ms
+	// / 8 = 7812.5 B -> 7813 B).
 	assert.Equal(t, int64(7813), out0.BurstBytes)
 
 	require.Len(t, c.RouteTable, 3)
@@ -194,6 +196,15 @@ func TestEnvOverride(t *testing.T) {
 	_, err = LoadBytes([]byte(base), nil)
 	require.Error(t, err)
 	assert.Equal(t, "ports[1].rate", Problems(err)[0].Key)
+}
+
+func TestDefaultBucketIsTheLiveOne(t *testing.T) {
+	// A slow port's default bucket holds two full frames as the shaper charges them, and
+	// is the depth a live rate change to the same rate gets (link.DefaultBurstBytes).
+	c, err := LoadBytes([]byte(base), []string{"ports.1.rate=10Mbps"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3076), c.Ports[1].BurstBytes)
+	assert.Equal(t, int(c.Ports[1].BurstBytes), link.DefaultBurstBytes(10e6, c.Ports[1].WireFrameBytes()))
 }
 
 func TestSetOverride(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dpdkq/dpdkq/link"
 )
 
 var (
@@ -35,6 +37,14 @@ const maxRXQueues = 64
 // ethHeader is the Ethernet header the MTU excludes; DPDK strips the FCS on rx, so a
 // full frame in an mbuf is MTU+14 bytes.
 const ethHeader = 14
+
+// WireOverhead is what the shaper charges per frame beyond the frame itself: preamble
+// and SFD (8), FCS (4) and the inter-frame gap (12).
+const WireOverhead = 24
+
+// WireFrameBytes is the largest frame of the port as the shaper charges it on the wire
+// (L1): MTU + Ethernet header + WireOverhead.
+func (pt *Port) WireFrameBytes() int { return pt.MTU + ethHeader + WireOverhead }
 
 // minRate is the least shaper rate accepted: below 1 kb/s one 1500-byte frame takes
 // over 12 s, so such a value is almost surely a unit typo (62.5bps for 62.5Mbps).
@@ -276,9 +286,7 @@ func (c *Config) validatePortShaper(p *problems, key string, pt *Port) {
 		return // an unshaped port has no bucket; a set burst is kept but unused
 	}
 	if pt.Burst == "" {
-		// Default depth: one millisecond at the rate, but never under two full-size
-		// packets so that back-to-back MTU frames can leave at a low rate.
-		b := max(int64(2*pt.MTU), int64(ceilSnap(pt.RateBps*1e-3/8)))
+		b := int64(link.DefaultBurstBytes(pt.RateBps, pt.WireFrameBytes()))
 		pt.BurstSize, pt.BurstBytes = Size{float64(b), Bytes}, b
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dpdkq/dpdkq/aqm"
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/voq"
 )
 
@@ -58,7 +59,8 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 				return bad("rate", c.Rate, "%v", err)
 			}
 		}
-		return s.r.SetPortRate(ctx, port, rate, 0)
+		// The same default depth as at start-up, at the new rate.
+		return s.r.SetPortRate(ctx, port, rate, link.DefaultBurstBytes(rate, s.cfg.Ports[port].WireFrameBytes()))
 	case "port_delay":
 		port, err := s.portIndex(c.Port)
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dpdkq/dpdkq/link"
 )
 
 // Live changes are applied by the lcore that owns the state, between bursts: the
@@ -71,9 +73,9 @@ func (r *Router) do(ctx context.Context, w *worker, fn func(w *worker) error) er
 type Egress struct {
 	Port   int
 	Arch   Arch
-	Shaper *Shaper
+	Shaper *link.Shaper
 	// Delay is nil when the port was started without a delay line.
-	Delay *DelayLine
+	Delay *link.DelayLine
 }
 
 // DoEgress runs fn on the lcore that owns port's egress, between bursts.

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
@@ -87,8 +88,8 @@ type egressPort struct {
 	pidx   int
 	id     uint16
 	txq    uint16
-	shaper *Shaper
-	delay  *DelayLine
+	shaper *link.Shaper
+	delay  *link.DelayLine
 	tx     *mempool.Burst
 	descs  []pkt.Desc // dequeued burst; per port, so a pending tx survives the next port's
 	due    []pkt.Desc // released by the delay line

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dpdkq/dpdkq/lcore"
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
@@ -64,7 +65,7 @@ type portLive struct {
 // default for the rate), applied by the owner lcore between bursts.
 func (r *Router) SetPortRate(ctx context.Context, i int, rateBps float64, depth int) error {
 	if depth <= 0 {
-		depth = defaultBucket(rateBps)
+		depth = link.DefaultBurstBytes(rateBps, maxFrame+r.ports[i].cfg.Overhead)
 	}
 	err := r.DoEgress(ctx, i, func(e Egress) error {
 		e.Shaper.Set(rateBps, depth, r.ports[i].cfg.Overhead)
@@ -83,7 +84,7 @@ func (r *Router) SetPortDelay(ctx context.Context, i int, d time.Duration) error
 	rate, _ := r.PortRate(i)
 	pc := r.ports[i].cfg
 	pc.RateBps, pc.Delay = rate, d
-	fresh := NewDelayLine(int64(d), delayCapacity(pc, r.cfg.DelayCapacity))
+	fresh := link.NewDelayLine(int64(d), delayCapacity(pc, r.cfg.DelayCapacity))
 	err := r.do(ctx, r.workers[r.owner[i]], func(w *worker) error {
 		for _, e := range w.egress {
 			if e.pidx != i {

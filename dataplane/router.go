@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/dpdkq/dpdkq/lcore"
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/pkt"
 )
@@ -404,11 +405,11 @@ func (r *Router) setupWorkers(ringName string) error {
 				held: mempool.NewBurst(2 * r.burst), heldDs: make([]pkt.Desc, 2*r.burst)}
 			burst := pc.BurstBytes
 			if burst <= 0 {
-				burst = defaultBucket(pc.RateBps)
+				burst = link.DefaultBurstBytes(pc.RateBps, maxFrame+pc.Overhead)
 			}
-			e.shaper = NewShaper(pc.RateBps, burst, pc.Overhead)
+			e.shaper = link.NewShaper(pc.RateBps, burst, pc.Overhead)
 			if pc.Delay > 0 {
-				e.delay = NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
+				e.delay = link.NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
 			}
 			w.egress = append(w.egress, e)
 			w.egressOf[p] = e
@@ -420,15 +421,9 @@ func (r *Router) setupWorkers(ringName string) error {
 	return nil
 }
 
-// defaultBucket: max(2 full frames, 1 ms at the rate) — enough to keep a burst of
-// back-to-back frames from being split, small enough not to hide the rate.
-func defaultBucket(rate float64) int {
-	b := int(rate / 8 / 1000)
-	if b < 2*1538 {
-		b = 2 * 1538
-	}
-	return b
-}
+// maxFrame is the largest untagged Ethernet frame at the default 1500 B MTU (no FCS):
+// the frame the default shaper bucket must hold two of.
+const maxFrame = 1514
 
 // delayCapacity: what the line holds at full rate with minimum-size frames (84 bytes on
 // the wire), doubled for margin; unshaped ports get a fixed 64k packets.

@@ -1,6 +1,10 @@
 package hybrid
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/dpdkq/dpdkq/link"
+)
 
 // Reason is the outcome of Admit. Everything but OK is a drop; the queueing code maps
 // OnchipFull and OffchipFull to pkt.DropNoBuffer and the two bandwidth reasons to
@@ -71,7 +75,7 @@ type counters struct {
 // Buffer is the two-tier buffer of one set of queues, owned by one goroutine.
 type Buffer struct {
 	cfg    config
-	bucket bucket
+	bucket link.Bucket // off-chip bandwidth, shared by writes and reads
 	c      counters
 	queues []queueState
 	dirty  []int32 // queues changed since the last Publish, capacity len(queues)
@@ -86,7 +90,7 @@ func New(p Params) (*Buffer, error) {
 	}
 	b := &Buffer{
 		cfg:    cfg,
-		bucket: bucket{tokens: cfg.burst, burst: cfg.burst, bytesPerNs: cfg.bytesPerNs},
+		bucket: link.NewBucket(cfg.bytesPerNs*8e9, int(cfg.burst)),
 		queues: make([]queueState, cfg.queues),
 		dirty:  make([]int32, 0, cfg.queues),
 	}
@@ -242,12 +246,12 @@ func (b *Buffer) toOffchip(now int64, qs *queueState, n int64, spill bool) (Tier
 		qs.bwDropUntil = now + b.cfg.hold
 		return b.drop(qs, OffchipFull)
 	}
-	b.bucket.refill(now)
+	b.bucket.Refill(now)
 	need := float64(n)
 	if now < qs.bwDropUntil {
 		need += b.cfg.reserve
 	}
-	if b.bucket.tokens < need {
+	if b.bucket.Level() < need {
 		r := OffchipBandwidth
 		if now < qs.bwDropUntil {
 			r = BandwidthReserve
@@ -255,7 +259,7 @@ func (b *Buffer) toOffchip(now int64, qs *queueState, n int64, spill bool) (Tier
 		qs.bwDropUntil = now + b.cfg.hold
 		return b.drop(qs, r)
 	}
-	b.bucket.tokens -= float64(n)
+	b.bucket.Charge(int(n))
 	b.c.bytesWritten += uint64(n)
 	if spill {
 		b.c.spills++
@@ -284,8 +288,8 @@ func (b *Buffer) Release(now int64, q int, t Tier, length int, dequeued bool) {
 	if t == Offchip {
 		cell = b.cfg.offCell
 		if dequeued {
-			b.bucket.refill(now)
-			b.bucket.tokens -= float64(n)
+			b.bucket.Refill(now)
+			b.bucket.Charge(int(n))
 			b.c.bytesRead += uint64(n)
 		}
 	}

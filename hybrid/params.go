@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/dpdkq/dpdkq/link"
 )
 
 // Mode selects how the buffer is used, for comparing architectures with one code
@@ -202,10 +204,10 @@ func (p *Params) validate() (config, error) {
 	c.offCap = max(p.OffchipBytes, 0) / c.offCell * c.offCell
 	c.bytesPerNs = p.OffchipRate / 8 / 1e9
 	switch {
-	case p.OffchipBurst < 0:
-		return c, fmt.Errorf("hybrid: offchip_burst %d must be >= 0 bytes (0 = %v of bandwidth)", p.OffchipBurst, DefaultBurstTime)
+	case p.OffchipBurst < 0 || p.OffchipBurst > link.MaxDepthBytes:
+		return c, fmt.Errorf("hybrid: offchip_burst %d must be 0..%d bytes (0 = %v of bandwidth)", p.OffchipBurst, link.MaxDepthBytes, DefaultBurstTime)
 	case p.OffchipBurst == 0:
-		c.burst = max(c.bytesPerNs*float64(DefaultBurstTime), MinDefaultBurst)
+		c.burst = min(max(c.bytesPerNs*float64(DefaultBurstTime), MinDefaultBurst), link.MaxDepthBytes)
 	default:
 		c.burst = float64(p.OffchipBurst)
 	}

@@ -72,7 +72,7 @@ func (b *Buffer) Publish() {
 	w[wWritten] = c.bytesWritten
 	w[wRead] = c.bytesRead
 	w[wAcctErrs] = c.acctErrs
-	w[wTokens] = math.Float64bits(b.bucket.tokens)
+	w[wTokens] = math.Float64bits(b.bucket.Level())
 	copy(w[wDrops:wWidth], c.drops[:])
 	b.pub.global.Write(0, w[:wWidth])
 	for _, q := range b.dirty {

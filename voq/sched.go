@@ -3,6 +3,7 @@ package voq
 import (
 	"math/bits"
 
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/pkt"
 )
 
@@ -58,67 +59,23 @@ func (r *drr) idle(m int) {
 	}
 }
 
-// tokenBucket limits a class to rate bits/s with a depth of burst bytes. Tokens are kept
-// in nanobits (bits x 1e9) so that refilling dt ns at rate bits/s is the exact integer
-// dt*rate: no rounding drift at any rate from 1 kb/s to 1 Tb/s. The bucket may go into
-// debt by one packet: a class is eligible while tokens > 0, which lets a packet larger
-// than the remaining tokens through and makes the next ones wait.
-type tokenBucket struct {
-	rate   int64 // bits/s; 0 = unlimited
-	cap    int64 // nanobits = burst bytes * 8e9 (<= 2^30 * 8e9 < 2^63)
-	tokens int64
-	last   int64
-}
-
-func newTokenBucket(r Rate) tokenBucket {
-	c := int64(r.BurstBytes) * 8e9
-	return tokenBucket{rate: r.BitsPerSec, cap: c, tokens: c}
-}
-
-func (t *tokenBucket) refill(now int64) {
-	dt := now - t.last
-	if dt <= 0 {
-		return
-	}
-	t.last = now
-	room := uint64(t.cap - t.tokens)
-	hi, lo := bits.Mul64(uint64(dt), uint64(t.rate))
-	if hi != 0 || lo >= room {
-		t.tokens = t.cap
-		return
-	}
-	t.tokens += int64(lo)
-}
-
-// conforms refills to now and reports whether the class may send.
-func (t *tokenBucket) conforms(now int64) bool {
-	t.refill(now)
-	return t.tokens > 0
-}
-
-// charge takes l bytes' worth of tokens and reports whether some are left.
-func (t *tokenBucket) charge(l int) bool {
-	t.tokens -= int64(l) * 8e9
-	return t.tokens > 0
-}
-
 // outPort is the per-output-port scheduler configuration and shaper state; for voq it
 // is shared by the class sets of all inputs, so a class rate limit is per output port.
 type outPort struct {
 	global  int
 	sp      bool
 	quantum []int32       // per class (drr, wdrr)
-	tb      []tokenBucket // per class
+	tb      []link.Bucket // per class: a class is eligible while its balance is positive
 	limited uint8         // classes with a rate limit
 	all     uint8         // all classes
 }
 
 func newOutPort(global, classes int, s sched) outPort {
 	p := outPort{global: global, sp: s.kind == SchedSP, quantum: s.quantum, all: uint8(1<<classes - 1)}
-	p.tb = make([]tokenBucket, classes)
+	p.tb = make([]link.Bucket, classes)
 	for c, r := range s.rates {
 		if r.BitsPerSec > 0 {
-			p.tb[c] = newTokenBucket(r)
+			p.tb[c] = link.NewBucket(float64(r.BitsPerSec), r.BurstBytes)
 			p.limited |= 1 << c
 		}
 	}
@@ -133,7 +90,7 @@ func (p *outPort) eligible(now int64) uint8 {
 	e := p.all &^ p.limited
 	for m := p.limited; m != 0; m &= m - 1 {
 		c := bits.TrailingZeros8(m)
-		if p.tb[c].conforms(now) {
+		if p.tb[c].Refill(now); p.tb[c].Positive() {
 			e |= 1 << c
 		}
 	}
@@ -239,7 +196,7 @@ func (cs *classSet) serve(now int64, p *outPort, elig *uint8, out *pkt.Desc, sin
 	if !p.sp {
 		cs.drr.deficit[c] -= int32(l)
 	}
-	if p.limited&(1<<c) != 0 && !p.tb[c].charge(l) {
+	if p.limited&(1<<c) != 0 && !p.tb[c].Charge(l) {
 		*elig &^= 1 << c
 	}
 	return serveDelivered

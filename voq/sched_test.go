@@ -3,6 +3,7 @@ package voq
 import (
 	"testing"
 
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/stretchr/testify/require"
 )
@@ -154,16 +155,17 @@ func TestDRRPickUnit(t *testing.T) {
 
 func TestTokenBucketExactAtExtremeRates(t *testing.T) {
 	for _, rate := range []int64{1e3, 62_500_000, 1e12} {
-		tb := newTokenBucket(Rate{BitsPerSec: rate, BurstBytes: 1500})
+		tb := link.NewBucket(float64(rate), 1500)
 		now := int64(1)
 		sentBytes := int64(0)
-		require.True(t, tb.conforms(now))
+		tb.Refill(now)
+		require.True(t, tb.Positive())
 		// Send 1500 B packets whenever allowed; step 1/8 of a packet time.
 		pktNs := 1500 * 8 * int64(1e9) / rate
 		step := max(pktNs/8, 1)
 		for range 20000 {
-			if tb.conforms(now) {
-				tb.charge(1500)
+			if tb.Refill(now); tb.Positive() {
+				tb.Charge(1500)
 				sentBytes += 1500
 			}
 			now += step

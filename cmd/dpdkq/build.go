@@ -54,7 +54,7 @@ func dataplaneConfig(c *config.Config, archs *control.Archs) (dataplane.Config, 
 		pc := dataplane.PortConfig{
 			Name: p.Name, Device: p.DevArgs, Peer: p.PeerIndex, Addr: p.Addr, RxQueues: p.RXQueues,
 			RxDesc: p.RXDesc, TxDesc: p.TXDesc, Promisc: p.Promiscuous, RateBps: p.RateBps,
-			BurstBytes: int(p.BurstBytes), Overhead: 24, Delay: p.Delay, EgressLcore: -1,
+			BurstBytes: int(p.BurstBytes), Overhead: config.WireOverhead, Delay: p.Delay, EgressLcore: -1,
 		}
 		if p.Mode == config.ModeXConnect {
 			pc.Mode = dataplane.ModeXConnect

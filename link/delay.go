@@ -1,4 +1,4 @@
-package dataplane
+package link
 
 import "github.com/dpdkq/dpdkq/pkt"
 
@@ -64,14 +64,6 @@ func (l *DelayLine) Pop(now int64, out []pkt.Desc) int {
 		l.n--
 	}
 	return k
-}
-
-// NextDue is the due time of the oldest packet (ok false when empty).
-func (l *DelayLine) NextDue() (int64, bool) {
-	if l.n == 0 {
-		return 0, false
-	}
-	return l.ring[l.head].due, true
 }
 
 // Drain hands every packet to sink with the given reason.
