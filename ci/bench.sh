@@ -6,11 +6,19 @@
 #   one forwarding lcore each (EAL lcores 0-1: main + one worker), --no-huge unless
 #   BENCH_HUGE=1, same mbuf pool size.
 #
-# Rounds alternate testpmd and dpdkq; the script prints the median Mpps of each and the
-# ratio, for: testpmd io vs dpdkq xconnect, testpmd mac vs dpdkq route (and route with
+# Rounds alternate testpmd, DPDK's l3fwd (LPM) and dpdkq; the script prints the median
+# Mpps of each and the ratio, for: testpmd io vs dpdkq xconnect, testpmd mac vs dpdkq
+# route, l3fwd vs dpdkq route (and route with
 # the configured AQM when BENCH_AQM is set, e.g. BENCH_AQM=codel; and route with AQM plus
 # shared-pool carving and the hybrid buffer when BENCH_BUFFER=1; and route with the
 # control API idle vs polled continuously by a client when BENCH_API=1).
+#
+# l3fwd is built from the example sources Debian's dpdk-doc ships (installed here when
+# missing) in a temporary directory, with the two adjustments virtual devices need: no
+# RX checksum offload request, and --parse-ptype. It routes 198.18.N.0/24 to port N, so
+# every bench frame goes to 198.18.1.x (dpdkq routes 198.18.0.0/16 the same way). It
+# prints no rates: its port 1 opackets are read twice over DPDK telemetry. BENCH_L3FWD=0
+# skips it.
 #
 # Usage: bash ci/bench.sh [rounds (3)] [seconds per run (5)]
 set -euo pipefail
@@ -21,7 +29,23 @@ secs=${2:-5}
 bash ci/build.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-bin/mkpcap -bench -o "$work/bench.pcap" -n 1024 >/dev/null
+bin/mkpcap -bench -dst 198.18.1.0/24 -o "$work/bench.pcap" -n 1024 >/dev/null
+
+l3fwd=
+if [ "${BENCH_L3FWD:-1}" = 1 ]; then
+  if [ ! -d /usr/share/dpdk/examples/l3fwd ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpdk-doc >/dev/null
+  fi
+  mkdir -p "$work/ex"
+  cp -r /usr/share/dpdk/examples/l3fwd /usr/share/dpdk/examples/common "$work/ex/"
+  sed -i 's/\.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,/.offloads = 0,/' "$work/ex/l3fwd/main.c"
+  if make -C "$work/ex/l3fwd" >"$work/l3fwd-build.log" 2>&1; then
+    l3fwd="$work/ex/l3fwd/build/l3fwd"
+  else
+    echo "bench: l3fwd did not build (see below); its rows are skipped" >&2
+    tail -5 "$work/l3fwd-build.log" >&2
+  fi
+fi
 
 mem=(--no-huge -m 1024)
 if [ "${BENCH_HUGE:-0}" = 1 ]; then
@@ -45,6 +69,40 @@ testpmd_mpps() {
     awk '{v[NR]=$1} END {if (NR == 0) print 0; else printf "%.3f\n", v[int((NR+1)/2)]/1e6}'
 }
 
+# l3fwd in LPM mode on lcore 1 alone (it opens a tx queue per lcore, and net_pcap has
+# one), port 0 rx queue 0 polled by lcore 1. Rate: port 1 opackets over DPDK telemetry,
+# read at two instants by one process.
+l3fwd_mpps() {
+  local log="$work/l3fwd.log"
+  timeout -s INT "$((secs + 8))" "$l3fwd" "${mem[@]}" --no-pci -l 1 --file-prefix dqbench_l3 \
+    --vdev "$in" --vdev "$out" --log-level '*:error' -- -p 0x3 -P --config="(0,0,1)" --parse-ptype >"$log" 2>&1 &
+  local pid=$!
+  python3 - /var/run/dpdk/dqbench_l3/dpdk_telemetry.v2 "$secs" <<'PY' || echo 0
+import json, socket, sys, time
+path, secs = sys.argv[1], float(sys.argv[2])
+def connect():
+    for _ in range(100):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect(path)
+            s.recv(1024)  # greeting
+            return s
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("no telemetry socket at " + path)
+def opackets(s):
+    s.send(b"/ethdev/stats,1")
+    return json.loads(s.recv(1 << 16))["/ethdev/stats"]["opackets"]
+s = connect()
+time.sleep(2)  # start-up and warm-up
+a, t0 = opackets(s), time.monotonic()
+time.sleep(secs)
+b, t1 = opackets(s), time.monotonic()
+print("%.3f" % ((b - a) / (t1 - t0) / 1e6))
+PY
+  kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+}
+
 dpdkq_mpps() {
   local mode=$1 aqm=${2:-none} full=${3:-} cfg="$work/dpdkq.yaml"
   {
@@ -59,7 +117,7 @@ dpdkq_mpps() {
       echo "  - {name: in0, device: \"$in\", ipv4: 10.0.0.1/24}"
       echo "  - {name: out0, device: \"$out\", ipv4: 10.1.0.1/24}"
       echo "routes:"
-      echo "  - {prefix: 10.2.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}"
+      echo "  - {prefix: 198.18.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}"
     fi
     echo "queueing: {classes: 1, queue: {limit: 1024p, aqm: {kind: $aqm}}}"
     if [ -n "$full" ]; then
@@ -98,8 +156,9 @@ PY
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'; }
 
-declare -a tio tmac dx dr da df dq dp
+declare -a tio tmac tl3 dx dr da df dq dp
 for ((i = 1; i <= rounds; i++)); do
+  if [ -n "$l3fwd" ]; then tl3+=("$(l3fwd_mpps)"); fi
   tio+=("$(testpmd_mpps io)")
   dx+=("$(dpdkq_mpps xconnect)")
   tmac+=("$(testpmd_mpps mac)")
@@ -111,7 +170,7 @@ for ((i = 1; i <= rounds; i++)); do
     dp+=("$(api=1 poll=1 dpdkq_mpps route)")
     echo "  api quiet ${dq[-1]}  api polled ${dp[-1]}"
   fi
-  echo "round $i: testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}${BENCH_BUFFER:+  dpdkq route+aqm+carving+hybrid ${df[-1]}}"
+  echo "round $i:${l3fwd:+ l3fwd ${tl3[-1]} } testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}${BENCH_BUFFER:+  dpdkq route+aqm+carving+hybrid ${df[-1]}}"
 done
 mi=$(median "${tio[@]}"); mx=$(median "${dx[@]}"); mm=$(median "${tmac[@]}"); mr=$(median "${dr[@]}")
 echo
@@ -121,6 +180,13 @@ printf '  testpmd mac    %7s Mpps   dpdkq route    %7s Mpps   ratio %.2f\n' "$mm
 if [ -n "${BENCH_AQM:-}" ]; then
   ma=$(median "${da[@]}")
   printf '  testpmd mac    %7s Mpps   dpdkq route+%s %7s Mpps   ratio %.2f\n' "$mm" "$BENCH_AQM" "$ma" "$(awk -v a="$ma" -v b="$mm" 'BEGIN{print (b>0)?a/b:0}')"
+fi
+if [ -n "$l3fwd" ]; then
+  ml=$(median "${tl3[@]}")
+  printf '  l3fwd (LPM)    %7s Mpps   dpdkq route    %7s Mpps   ratio %.2f\n' "$ml" "$mr" "$(awk -v a="$mr" -v b="$ml" 'BEGIN{print (b>0)?a/b:0}')"
+  if [ -n "${BENCH_AQM:-}" ]; then
+    printf '  l3fwd (LPM)    %7s Mpps   dpdkq route+%s %7s Mpps   ratio %.2f\n' "$ml" "$BENCH_AQM" "$ma" "$(awk -v a="$ma" -v b="$ml" 'BEGIN{print (b>0)?a/b:0}')"
+  fi
 fi
 if [ -n "${BENCH_API:-}" ]; then
   mq=$(median "${dq[@]}"); mp=$(median "${dp[@]}")

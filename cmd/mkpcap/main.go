@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
@@ -32,6 +33,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 1, "random seed; the same -n and -seed give the same file")
 	bench := fs.Bool("bench", false, "write only valid, routable UDP frames of -size bytes (throughput benchmarks)")
 	size := fs.Int("size", 64, "frame size in bytes for -bench (60..1514, without FCS)")
+	dstNet := fs.String("dst", "10.2.0.0/16", "destination prefix of the -bench frames (/16 or longer; 198.18.1.0/24 suits DPDK's l3fwd, which routes 198.18.N.0/24 to port N)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,18 +44,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if *n < 1 || *n > 1_000_000 {
 			return fmt.Errorf("-n %d out of range: want 1..1000000", *n)
 		}
+		pfx, err := netip.ParsePrefix(*dstNet)
+		if err != nil || !pfx.Addr().Is4() || pfx.Bits() < 16 || pfx.Bits() > 24 {
+			return fmt.Errorf("-dst %q: want an IPv4 prefix from /16 to /24, e.g. 10.2.0.0/16", *dstNet)
+		}
+		base := pfx.Masked().Addr().As4()
 		frames := make([][]byte, *n)
 		for i := range frames {
-			// 256 sources x 256 destinations behind the default route, 42 bytes of
+			// 250 sources x up to 256x250 destinations inside -dst, 42 bytes of
 			// Ethernet+IPv4+UDP headers, the rest payload.
 			src := fmt.Sprintf("10.0.0.%d", 2+i%250)
-			dst := fmt.Sprintf("10.2.%d.%d", (i/250)%256, 1+i%250)
+			third := base[2]
+			if pfx.Bits() <= 16 {
+				third = byte((i / 250) % 256)
+			} else {
+				third |= byte((i / 250) % (1 << (24 - pfx.Bits())))
+			}
+			dst := fmt.Sprintf("%d.%d.%d.%d", base[0], base[1], third, 1+i%250)
 			frames[i] = testpkt.UDP(src, dst, uint16(1024+i%4096), 9, 64, 0, *size-42)
 		}
 		if err := testpkt.WritePcap(*out, frames, nil); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(stdout, "mkpcap: wrote %s: %d valid UDP frames of %d bytes\n", *out, *n, *size)
+		_, err = fmt.Fprintf(stdout, "mkpcap: wrote %s: %d valid UDP frames of %d bytes\n", *out, *n, *size)
 		return err
 	}
 	if *n < 1 || *n > 10_000_000 {
