@@ -349,7 +349,13 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request) {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	log := s.log.With(zap.String("kind", c.Kind), zap.Any("change", c), zap.String("remote", r.RemoteAddr))
+	log := zap.NewNop()
+	if ok, dropped := s.changeLog.allow(time.Now()); ok {
+		log = s.log.With(zap.String("kind", c.Kind), zap.Any("change", c), zap.String("remote", r.RemoteAddr))
+		if dropped > 0 {
+			log = log.With(zap.Uint64("change_log_lines_dropped", dropped))
+		}
+	}
 	var ce *ChangeError
 	switch {
 	case err == nil:

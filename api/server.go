@@ -37,12 +37,47 @@ type Options struct {
 	ApplyTimeout time.Duration
 }
 
+// readTimeout bounds reading a whole request (headers and body): a change is a few
+// hundred bytes.
+const readTimeout = 10 * time.Second
+
+// changeLogBurst is how many change log lines (applied, refused, timed out) are written
+// per second; beyond it lines are dropped and counted, so a storm of changes cannot
+// flood the log. The count is logged with the next line that gets through.
+const changeLogBurst = 20
+
+// logLimiter lets changeLogBurst lines through per one-second window.
+type logLimiter struct {
+	mu      sync.Mutex
+	window  time.Time // start of the current window
+	n       int       // lines written in it
+	dropped uint64    // lines dropped since the last one written
+}
+
+// allow reports whether a line may be written now, and if so how many were dropped
+// since the previous one written.
+func (l *logLimiter) allow(now time.Time) (ok bool, dropped uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.window) >= time.Second {
+		l.window, l.n = now, 0
+	}
+	if l.n >= changeLogBurst {
+		l.dropped++
+		return false, 0
+	}
+	l.n++
+	dropped, l.dropped = l.dropped, 0
+	return true, dropped
+}
+
 // Server serves the JSON API and /metrics for one Source.
 type Server struct {
-	src     Source
-	opts    Options
-	log     *zap.Logger
-	handler http.Handler
+	src       Source
+	opts      Options
+	log       *zap.Logger
+	changeLog logLimiter // bounds the log of applied/refused changes (changeLogBurst)
+	handler   http.Handler
 
 	mu   sync.Mutex
 	ln   net.Listener
@@ -110,10 +145,12 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("api.listen = %q: %w", s.opts.Listen, err)
 	}
-	// Header and idle timeouts keep a slow or idle client from holding a connection
-	// forever; no write timeout, because a large /metrics scrape may be slow to read.
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: zap.NewStdLog(s.log.Named("http"))}
+	// Header, body and idle timeouts keep a slow or idle client from holding a
+	// connection forever (a request body trickled byte by byte is cut after
+	// readTimeout); no write timeout, because a large /metrics scrape may be slow to read.
+	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: readTimeout,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    zap.NewStdLog(s.log.Named("http"))}
 	s.ln = ln
 	s.done = make(chan struct{})
 	go func(hs *http.Server, done chan struct{}) {

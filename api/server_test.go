@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -379,4 +382,69 @@ func TestNewServerRejectsNegativeTimeout(t *testing.T) {
 	_, err := api.NewServer(apitest.New(apitest.State{}), api.Options{Listen: "127.0.0.1:0", ApplyTimeout: -time.Second})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "apply_timeout")
+}
+
+func TestChangeStormLogIsBounded(t *testing.T) {
+	// 200 changes within a second: at most changeLogBurst (20) "change applied" lines,
+	// and the first line after the sampler dropped some says how many it dropped.
+	core, logs := observer.New(zapcore.InfoLevel)
+	f := apitest.New(apitest.Sample())
+	base := serve(t, f, api.Options{Logger: zap.New(core)})
+	url := base + "/api/v1/changes"
+	start := time.Now()
+	for range 200 {
+		code, body, _ := do(t, "POST", url, "", `{"kind":"port_rate","port":"p1","rate":"1Mbps"}`)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	require.Len(t, f.Applied(), 200, "every change is applied")
+	if time.Since(start) > 900*time.Millisecond {
+		t.Skip("the storm took longer than a second: the sampler's window rolled over")
+	}
+	assert.Len(t, logs.FilterMessage("change applied").All(), 20)
+	// A second later the sampler lets lines through again, with the dropped count.
+	time.Sleep(time.Until(start.Add(1100 * time.Millisecond)))
+	code, body, _ := do(t, "POST", url, "", `{"kind":"port_rate","port":"p1","rate":"1Mbps"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	all := logs.FilterMessage("change applied").All()
+	require.Len(t, all, 21)
+	assert.EqualValues(t, 180, all[20].ContextMap()["change_log_lines_dropped"])
+}
+
+func TestTrickledBodyIsCut(t *testing.T) {
+	// A client that sends headers and then trickles its body must not hold the
+	// connection forever: the server's read timeout closes it.
+	if testing.Short() {
+		t.Skip("waits for the read timeout")
+	}
+	s, err := api.NewServer(apitest.New(apitest.Sample()), api.Options{Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	conn, err := net.Dial("tcp", s.Addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /api/v1/changes HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+	require.NoError(t, err)
+	start := time.Now()
+	closed := make(chan time.Duration, 1)
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				closed <- time.Since(start)
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if _, err := conn.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				closed <- time.Since(start)
+				return
+			}
+		}
+	}()
+	select {
+	case d := <-closed:
+		assert.Less(t, d, 15*time.Second)
+	case <-time.After(20 * time.Second):
+		t.Fatal("a trickling client held the connection for 20 s")
+	}
 }
