@@ -20,6 +20,14 @@
 # prints no rates: its port 1 opackets are read twice over DPDK telemetry. BENCH_L3FWD=0
 # skips it.
 #
+# BENCH_CONGESTED=1 adds the congested path, where queues are full and drop: (a) the
+# pcap input into out0 shaped to 10 Gb/s (14.88 Mpps of 64 B frames, below what the
+# input offers) with taildrop, CoDel, PIE and FQ-CoDel; (b) K inputs x K outputs x 8
+# classes (K = 1, 2, 4, 8, 16: 8 to 2048 VOQs; the same K with egress queues: 8 to 128),
+# every output shaped to 1/K Gb/s, frames spread over outputs and classes. Reported: the
+# packets the lcore handled per second (received = forwarded + dropped + queued) and
+# forwarded per second.
+#
 # Usage: bash ci/bench.sh [rounds (3)] [seconds per run (5)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -154,9 +162,62 @@ print("%.3f" % (s["ports"][1]["tx_packets"] / s["duration_s"] / 1e6))
 PY
 }
 
+# dpdkq_congested ARCH K AQM [fq]: prints "handled_mpps forwarded_mpps".
+dpdkq_congested() {
+  local arch=$1 k=$2 aqm=$3 fq=${4:-false} cfg="$work/congested.yaml" rate=1Gbps
+  # Outputs share 1 Gb/s (1.49 Mpps of 64 B frames), far below the input: always congested.
+  if [ "$k" = 0 ]; then rate=10Gbps; else rate="$((1000 / k))Mbps"; fi
+  {
+    echo "log: {level: warn}"
+    echo "eal: {lcores: \"0-1\", memory_mb: 1536, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}"
+    echo "mempool: {mbufs: 262143, cache: 256}"
+    echo "ports:"
+    if [ "$k" = 0 ]; then # the single-input case: the bench pcap into one 10 Gb/s port
+      echo "  - {name: in0, device: \"$in\", ipv4: 10.0.0.1/24}"
+      echo "  - {name: out0, device: \"net_null0,no-rx=1\", ipv4: 10.1.0.1/24, rate: $rate}"
+      echo "routes: [{prefix: 198.18.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}]"
+      echo "queueing: {classes: 1, queue: {limit: 1024p, aqm: {kind: $aqm}, fq: {enabled: $fq}}}"
+    else
+      for ((p = 0; p < k; p++)); do
+        echo "  - {name: in$p, device: \"net_pcap$p,rx_pcap=$work/k$k.pcap,infinite_rx=1\", ipv4: 10.0.$p.1/24}"
+      done
+      for ((p = 0; p < k; p++)); do
+        echo "  - {name: out$p, device: \"net_null$p,no-rx=1\", ipv4: 10.1.$p.1/24, rate: $rate}"
+      done
+      echo "routes:"
+      for ((p = 0; p < k; p++)); do
+        echo "  - {prefix: 198.18.$p.0/24, port: out$p, via: 10.1.$p.2, mac: \"02:00:00:00:01:02\"}"
+      done
+      echo "queueing: {architecture: $arch, arbiter: rr, classes: 8, scheduler: drr, queue: {limit: 32p, aqm: {kind: $aqm}}}"
+    fi
+    echo "api: {listen: \"\"}"
+  } >"$cfg"
+  bin/dpdkq run -c "$cfg" --duration "${secs}s" --summary-json "$work/c.json" >/dev/null 2>"$work/dpdkq.log" || {
+    cat "$work/dpdkq.log" >&2; echo "0 0"; return; }
+  python3 - "$work/c.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = s["duration_s"]
+rx = sum(p["rx_packets"] for p in s["ports"] if p["name"].startswith("in"))
+tx = sum(p["tx_packets"] for p in s["ports"] if p["name"].startswith("out"))
+print("%.3f %.3f" % (rx / d / 1e6, tx / d / 1e6))
+PY
+}
+
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'; }
 
 declare -a tio tmac tl3 dx dr da df dq dp
+declare -A CH CF
+congested_cases=()
+if [ "${BENCH_CONGESTED:-0}" = 1 ]; then
+  for k in 1 2 4 8 16; do
+    # k /24s, one per output: -dst 198.18.0.0/(24 - log2 k).
+    lg=0; while ((1 << lg < k)); do lg=$((lg + 1)); done
+    bin/mkpcap -bench -dst "198.18.0.0/$((24 - lg))" -classes 8 -o "$work/k$k.pcap" -n 256 >/dev/null
+  done
+  congested_cases=("egress 0 none" "egress 0 codel" "egress 0 pie" "egress 0 codel true")
+  for k in 1 2 4 8 16; do congested_cases+=("voq $k none" "egress $k none"); done
+fi
 for ((i = 1; i <= rounds; i++)); do
   if [ -n "$l3fwd" ]; then tl3+=("$(l3fwd_mpps)"); fi
   tio+=("$(testpmd_mpps io)")
@@ -170,6 +231,11 @@ for ((i = 1; i <= rounds; i++)); do
     dp+=("$(api=1 poll=1 dpdkq_mpps route)")
     echo "  api quiet ${dq[-1]}  api polled ${dp[-1]}"
   fi
+  for c in "${congested_cases[@]}"; do
+    read -r h f < <(dpdkq_congested $c)
+    CH[$c]+="$h "; CF[$c]+="$f "
+    echo "  congested [$c]: handled $h Mpps, forwarded $f Mpps"
+  done
   echo "round $i:${l3fwd:+ l3fwd ${tl3[-1]} } testpmd io ${tio[-1]}  dpdkq xconnect ${dx[-1]}  testpmd mac ${tmac[-1]}  dpdkq route ${dr[-1]}${BENCH_AQM:+  dpdkq route+$BENCH_AQM ${da[-1]}}${BENCH_BUFFER:+  dpdkq route+aqm+carving+hybrid ${df[-1]}}"
 done
 mi=$(median "${tio[@]}"); mx=$(median "${dx[@]}"); mm=$(median "${tmac[@]}"); mr=$(median "${dr[@]}")
@@ -195,4 +261,15 @@ fi
 if [ -n "${BENCH_BUFFER:-}" ]; then
   mf=$(median "${df[@]}")
   printf '  dpdkq route %7s Mpps   route+%s+carving+hybrid %7s Mpps   ratio %.2f\n' "$mr" "${BENCH_AQM:-codel}" "$mf" "$(awk -v a="$mf" -v b="$mr" 'BEGIN{print (b>0)?a/b:0}')"
+fi
+if [ ${#congested_cases[@]} -gt 0 ]; then
+  echo "congested path (queues full): packets handled (received) and forwarded per second by the lcore"
+  printf '  %-34s %8s %8s %10s %10s\n' case queues "" handled forwarded
+  for c in "${congested_cases[@]}"; do
+    read -r arch k aqm fq <<<"$c"
+    q=1
+    if [ "$k" = 0 ]; then name="1 in -> 10 Gb/s port, $aqm"; [ -n "$fq" ] && name="1 in -> 10 Gb/s port, FQ-CoDel"; else
+      name="$arch ${k}x${k}, 8 classes, 1/$k Gb/s outputs"; q=$((k * 8)); [ "$arch" = voq ] && q=$((k * k * 8)); fi
+    printf '  %-40s %6s %10s %10s\n' "$name" "$q" "$(median ${CH[$c]})" "$(median ${CF[$c]})"
+  done
 fi
