@@ -87,7 +87,7 @@ func (c *Config) SetLayout(layout []voq.QueueInfo, profile func(voq.QueueInfo) s
 // voq.DropObserver.
 type Model struct {
 	carver     *carving.Carver // nil when not configured
-	hy         *hybrid.Buffer  // nil when not configured
+	hy         *hybrid.Tiers   // nil when not configured
 	class      []uint8         // per queue; nil = the packet's own class
 	rolledBack uint64          // carving admissions returned because hybrid refused
 	pubRolled  atomic.Uint64   // rolledBack as of the last Publish
@@ -265,7 +265,7 @@ func (m *Model) Publish() {
 func (m *Model) Carver() *carving.Carver { return m.carver }
 
 // Hybrid returns the two-tier model (nil when not configured), for Snapshot.
-func (m *Model) Hybrid() *hybrid.Buffer { return m.hy }
+func (m *Model) Hybrid() *hybrid.Tiers { return m.hy }
 
 // RolledBack returns, as of the last Publish, how many packets carving admitted and
 // then gave back because hybrid refused them. Safe from any goroutine.
@@ -310,7 +310,7 @@ func (m *Model) SetPoolSize(pool string, bytes int64) error {
 }
 
 // SetEvictThreshold overrides hybrid's eviction thresholds of queue q (see
-// hybrid.Buffer.SetEvictThreshold). Owner lcore, between bursts.
+// hybrid.Tiers.SetEvictThreshold). Owner lcore, between bursts.
 func (m *Model) SetEvictThreshold(q int, packets, bytes int64) error {
 	if m.hy == nil {
 		return errors.New("buffer: no hybrid model is configured (Config.Hybrid is nil)")

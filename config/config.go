@@ -34,13 +34,12 @@ type Config struct {
 	Mempool       Mempool       `mapstructure:"mempool"`
 	Workers       []int         `mapstructure:"workers"`        // lcores running poll loops; empty: every EAL lcore but the main one
 	BurstSize     int           `mapstructure:"burst_size"`     // packets per rx/tx burst, 1..512
-	DrainInterval time.Duration `mapstructure:"drain_interval"` // tx buffer flush timer, (0, 1s]
 	Ports         []Port        `mapstructure:"ports"`
 	RX            []RXQueue     `mapstructure:"rx"` // optional explicit rx queue -> lcore map
 	Routes        []Route       `mapstructure:"routes"`
 	Neighbors     []Neighbor    `mapstructure:"neighbors"` // static ARP entries
 	Queueing      Queueing      `mapstructure:"queueing"`
-	Buffer        Buffer        `mapstructure:"buffer"`
+	Buffer        BufferSection `mapstructure:"buffer"`
 	API           API           `mapstructure:"api"`
 
 	// Resolved by Validate.
@@ -239,9 +238,9 @@ type FQProfile struct {
 	LimitSize    Size  `mapstructure:"-"`
 }
 
-// Buffer describes the buffer memory model: cells, pools, profiles and the hybrid
+// BufferSection (the buffer section) describes the buffer memory model: cells, pools, profiles and the hybrid
 // on-chip/off-chip tiers (SONiC-style BUFFER_POOL / BUFFER_PROFILE).
-type Buffer struct {
+type BufferSection struct {
 	CellSize    string        `mapstructure:"cell_size"`   // allocation unit, bytes
 	Descriptors int           `mapstructure:"descriptors"` // packet descriptors; 0 unlimited
 	RTT         time.Duration `mapstructure:"rtt"`         // RTT used by "bdp" sizes

@@ -38,8 +38,7 @@ var defaults = map[string]any{
 	"mempool.cache":     256,
 	"mempool.data_room": 2176,
 
-	"burst_size":     32,      // DPDK's customary burst (l3fwd's MAX_PKT_BURST)
-	"drain_interval": "100us", // l3fwd's BURST_TX_DRAIN_US
+	"burst_size": 32, // DPDK's customary burst (l3fwd's MAX_PKT_BURST)
 
 	"queueing.architecture": "egress",
 	"queueing.classes":      MaxClasses,

@@ -32,7 +32,6 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, c.EAL.NoPCI)
 	assert.Equal(t, []int{1}, c.WorkerLcores, "every lcore but the main one")
 	assert.Equal(t, 32, c.BurstSize)
-	assert.Equal(t, 100*time.Microsecond, c.DrainInterval)
 
 	require.Len(t, c.Ports, 2)
 	in0, out0 := c.Ports[0], c.Ports[1]
@@ -160,10 +159,9 @@ func TestBaseIsValid(t *testing.T) {
 	assert.Len(t, c.RouteTable, 3)
 
 	// A bare 0 is a valid duration (no unit needed for nothing).
-	c, err = LoadBytes([]byte(base+"drain_interval: 1ms\nqueueing: {queue: {aqm: {codel: {ce_threshold: 0}}}}\n"), nil)
+	c, err = LoadBytes([]byte(base+"queueing: {queue: {aqm: {codel: {ce_threshold: 0}}}}\n"), nil)
 	require.NoError(t, err)
 	assert.Equal(t, time.Duration(0), c.Queueing.Queue.AQM.CoDel.CEThreshold)
-	assert.Equal(t, time.Millisecond, c.DrainInterval)
 }
 
 func TestEnvOverride(t *testing.T) {

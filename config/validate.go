@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Validate checks every key and fills the resolved fields (parsed rates, prefixes,
@@ -28,9 +27,6 @@ func (c *Config) validate(p *problems) {
 	c.validateWorkers(p)
 	if c.BurstSize < 1 || c.BurstSize > maxBurst {
 		p.add("burst_size", c.BurstSize, "want 1..%d packets", maxBurst)
-	}
-	if c.DrainInterval <= 0 || c.DrainInterval > time.Second {
-		p.add("drain_interval", c.DrainInterval, "want a duration in (0, 1s], e.g. 100us")
 	}
 	if c.Buffer.RTT <= 0 {
 		p.add("buffer.rtt", c.Buffer.RTT, "want a positive duration, e.g. 100ms (used by bdp sizes)")

@@ -11,7 +11,7 @@ var (
 	sinkReason Reason
 )
 
-func benchBuf(tb testing.TB) *Buffer {
+func benchBuf(tb testing.TB) *Tiers {
 	return newBuf(tb, Params{
 		Queues: 1024, Enabled: true, Mode: ModeHybrid,
 		OnchipBytes: 16 << 20, OffchipBytes: 4 << 30, OffchipRate: 900e9,
@@ -21,7 +21,7 @@ func benchBuf(tb testing.TB) *Buffer {
 
 // evict5 leaves queue 5 evicted (one packet on each tier), so that its packets take
 // the off-chip path.
-func evict5(tb testing.TB, b *Buffer) {
+func evict5(tb testing.TB, b *Tiers) {
 	if err := b.SetEvictThreshold(5, 1, -1); err != nil {
 		tb.Fatal(err)
 	}

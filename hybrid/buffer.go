@@ -72,8 +72,8 @@ type counters struct {
 	peak          [NumTiers]int64 // highest used
 }
 
-// Buffer is the two-tier buffer of one set of queues, owned by one goroutine.
-type Buffer struct {
+// Tiers is the two-tier buffer (on-chip and off-chip tiers) of one set of queues, owned by one goroutine.
+type Tiers struct {
 	cfg    config
 	bucket link.Bucket // off-chip bandwidth, shared by writes and reads
 	c      counters
@@ -82,13 +82,13 @@ type Buffer struct {
 	pub    published
 }
 
-// New validates p and returns an empty buffer with a full off-chip bucket.
-func New(p Params) (*Buffer, error) {
+// New validates p and returns empty tiers with a full off-chip bucket.
+func New(p Params) (*Tiers, error) {
 	cfg, err := p.validate()
 	if err != nil {
 		return nil, err
 	}
-	b := &Buffer{
+	b := &Tiers{
 		cfg:    cfg,
 		bucket: link.NewBucket(cfg.bytesPerNs*8e9, int(cfg.burst)),
 		queues: make([]queueState, cfg.queues),
@@ -105,18 +105,18 @@ func New(p Params) (*Buffer, error) {
 }
 
 // Mode returns the mode in force (ModeOnchipOnly when the buffer is not enabled).
-func (b *Buffer) Mode() Mode { return b.cfg.mode }
+func (b *Tiers) Mode() Mode { return b.cfg.mode }
 
 // Queues returns the number of queues.
-func (b *Buffer) Queues() int { return len(b.queues) }
+func (b *Tiers) Queues() int { return len(b.queues) }
 
 // Evicted reports whether queue q's new packets go off-chip. Owner goroutine only.
-func (b *Buffer) Evicted(q int) bool { return b.queues[q].evicted }
+func (b *Tiers) Evicted(q int) bool { return b.queues[q].evicted }
 
 // SetEvictThreshold overrides queue q's eviction thresholds (0 = the buffer-wide value
 // from Params, negative = criterion disabled). It applies from the next Admit; a queue already evicted stays
 // evicted until it empties. Owner goroutine only.
-func (b *Buffer) SetEvictThreshold(q int, packets, bytes int64) error {
+func (b *Tiers) SetEvictThreshold(q int, packets, bytes int64) error {
 	if q < 0 || q >= len(b.queues) {
 		return fmt.Errorf("hybrid: queue %d out of range 0..%d", q, len(b.queues)-1)
 	}
@@ -131,11 +131,11 @@ func (b *Buffer) SetEvictThreshold(q int, packets, bytes int64) error {
 // queue q (tail limit, AQM): like a bandwidth drop, it makes the queue one of the
 // first to lose off-chip bandwidth when the bucket runs low, as Jericho does for
 // queues already tail-dropping off-chip.
-func (b *Buffer) MarkDropping(now int64, q int) {
+func (b *Tiers) MarkDropping(now int64, q int) {
 	b.queues[q].bwDropUntil = now + b.cfg.hold
 }
 
-func (b *Buffer) markDirty(q int) {
+func (b *Tiers) markDirty(q int) {
 	qs := &b.queues[q]
 	if !qs.dirty {
 		qs.dirty = true
@@ -173,7 +173,7 @@ func cellBytes(n, cell int64) int64 { return (n + cell - 1) / cell * cell }
 // keeps the off-chip bandwidth for the queues that are really long. The spill count
 // shows how often this happens, so an experiment can see when the budget is too
 // small for the thresholds.
-func (b *Buffer) Admit(now int64, q int, class uint8, length int) (Tier, Reason) {
+func (b *Tiers) Admit(now int64, q int, class uint8, length int) (Tier, Reason) {
 	qs := &b.queues[q]
 	b.markDirty(q)
 	n := int64(max(length, 0))
@@ -205,13 +205,13 @@ func (b *Buffer) Admit(now int64, q int, class uint8, length int) (Tier, Reason)
 	return b.toOffchip(now, qs, n, true)
 }
 
-func (b *Buffer) drop(qs *queueState, r Reason) (Tier, Reason) {
+func (b *Tiers) drop(qs *queueState, r Reason) (Tier, Reason) {
 	qs.drops[r]++
 	b.c.drops[r]++
 	return Onchip, r
 }
 
-func (b *Buffer) charge(qs *queueState, t Tier, n, cost int64) {
+func (b *Tiers) charge(qs *queueState, t Tier, n, cost int64) {
 	qs.packets[t]++
 	qs.bytes[t] += n
 	b.c.admitted[t]++
@@ -224,7 +224,7 @@ func (b *Buffer) charge(qs *queueState, t Tier, n, cost int64) {
 	}
 }
 
-func (b *Buffer) toOnchip(qs *queueState, n int64) (Tier, Reason) {
+func (b *Tiers) toOnchip(qs *queueState, n int64) (Tier, Reason) {
 	cost := cellBytes(n, b.cfg.onCell)
 	if b.c.used[Onchip]+cost > b.cfg.onCap {
 		return b.drop(qs, OnchipFull)
@@ -240,7 +240,7 @@ func (b *Buffer) toOnchip(qs *queueState, n int64) (Tier, Reason) {
 // bucket after its write; other queues may empty it. When bandwidth runs short the
 // queues that are already overrunning therefore lose packets first, and the reserve
 // lets queues that just started sending still get in, the priority Jericho gives.
-func (b *Buffer) toOffchip(now int64, qs *queueState, n int64, spill bool) (Tier, Reason) {
+func (b *Tiers) toOffchip(now int64, qs *queueState, n int64, spill bool) (Tier, Reason) {
 	cost := cellBytes(n, b.cfg.offCell)
 	if b.c.used[Offchip]+cost > b.cfg.offCap {
 		qs.bwDropUntil = now + b.cfg.hold
@@ -276,7 +276,7 @@ func (b *Buffer) toOffchip(now int64, qs *queueState, n int64, spill bool) (Tier
 // carries the debt and the following writes wait for it to be repaid. A dropped
 // packet is discarded without reading it and costs nothing. When the queue becomes
 // empty it is readmitted on-chip.
-func (b *Buffer) Release(now int64, q int, t Tier, length int, dequeued bool) {
+func (b *Tiers) Release(now int64, q int, t Tier, length int, dequeued bool) {
 	qs := &b.queues[q]
 	b.markDirty(q)
 	n := int64(max(length, 0))

@@ -15,7 +15,7 @@ import (
 
 const ms = int64(time.Millisecond)
 
-func newBuf(t testing.TB, p Params) *Buffer {
+func newBuf(t testing.TB, p Params) *Tiers {
 	t.Helper()
 	b, err := New(p)
 	require.NoError(t, err)
@@ -31,7 +31,7 @@ func base() Params {
 	}
 }
 
-func snap(b *Buffer) Snapshot {
+func snap(b *Tiers) Snapshot {
 	var s Snapshot
 	b.Publish()
 	b.Snapshot(&s)

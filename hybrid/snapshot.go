@@ -53,7 +53,7 @@ func (p *published) init(queues int) {
 
 // Publish copies the counters and the queues changed since the last Publish to the
 // reader side. Call it from the owner about once per burst; it does not allocate.
-func (b *Buffer) Publish() {
+func (b *Tiers) Publish() {
 	w := b.pub.scratch[:]
 	c := &b.c
 	for t := 0; t < NumTiers; t++ {
@@ -158,7 +158,7 @@ func (s *Snapshot) OffchipByteFraction() float64 {
 
 // Snapshot fills dst with the published counters. Safe from any goroutine; it
 // allocates only when dst.Queues is too short.
-func (b *Buffer) Snapshot(dst *Snapshot) {
+func (b *Tiers) Snapshot(dst *Snapshot) {
 	var w [wWidth]uint64
 	b.pub.global.Read(0, w[:])
 	dst.Mode = b.cfg.mode
