@@ -80,7 +80,13 @@ type Arch interface {
 	// UsesFlowHash reports whether any queue reads pkt.Desc.Hash (FQ-CoDel's flow
 	// queues); when none does, the caller may leave Hash zero and save computing it.
 	UsesFlowHash() bool
+	// Memory returns the packet-memory model the Arch was built with (Config.Buffer),
+	// or nil when it has none. Any goroutine may call it.
+	Memory() Buffer
 }
+
+// Memory implements Arch.
+func (b *base) Memory() Buffer { return b.cfg.Buffer }
 
 // UsesFlowHash implements Arch.
 func (b *base) UsesFlowHash() bool {

@@ -125,7 +125,7 @@ func parseName(what, s string, names []string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("voq: %s = %q, want one of %s", what, s, strings.Join(names, ", "))
+	return 0, paramErr(what, fmt.Sprintf("%q", s), "want one of %s", strings.Join(names, ", "))
 }
 
 // Factory builds the AQM policy of one queue. queueIndex is the queue's index in the
@@ -266,10 +266,10 @@ type sched struct {
 // normalize validates c, fills defaults and returns the per-port schedulers in Ports order.
 func (c *Config) normalize() ([]sched, error) {
 	if c.Kind > KindInputFIFO {
-		return nil, fmt.Errorf("voq: Kind = %d, want egress, voq or input-fifo", c.Kind)
+		return nil, paramErr("Kind", int(c.Kind), "want egress, voq or input-fifo")
 	}
 	if len(c.Ports) < 1 || len(c.Ports) > MaxPorts {
-		return nil, fmt.Errorf("voq: len(Ports) = %d, want 1..%d", len(c.Ports), MaxPorts)
+		return nil, paramErr("len(Ports)", len(c.Ports), "want 1..%d", MaxPorts)
 	}
 	if err := checkPortList("Ports", c.Ports); err != nil {
 		return nil, err
@@ -284,7 +284,7 @@ func (c *Config) normalize() ([]sched, error) {
 	}
 	if c.Kind != KindEgress {
 		if len(c.Inputs) < 1 || len(c.Inputs) > MaxPorts {
-			return nil, fmt.Errorf("voq: len(Inputs) = %d, want 1..%d", len(c.Inputs), MaxPorts)
+			return nil, paramErr("len(Inputs)", len(c.Inputs), "want 1..%d", MaxPorts)
 		}
 		if err := checkPortList("Inputs", c.Inputs); err != nil {
 			return nil, err
@@ -294,13 +294,13 @@ func (c *Config) normalize() ([]sched, error) {
 		c.Classes = 1
 	}
 	if c.Classes < 1 || c.Classes > 8 {
-		return nil, fmt.Errorf("voq: Classes = %d, want 1..8", c.Classes)
+		return nil, paramErr("Classes", c.Classes, "want 1..8")
 	}
 	if c.Kind == KindInputFIFO {
 		c.Classes = 1
 	}
 	if c.Overflow > OverflowHead {
-		return nil, fmt.Errorf("voq: Overflow = %d, want tail or head", c.Overflow)
+		return nil, paramErr("Overflow", int(c.Overflow), "want tail or head")
 	}
 	if c.FQ != nil {
 		if c.Kind == KindInputFIFO {
@@ -323,26 +323,26 @@ func (c *Config) normalize() ([]sched, error) {
 	}
 	if c.Kind == KindVOQ {
 		if c.Arbiter > ArbiterISLIP {
-			return nil, fmt.Errorf("voq: Arbiter = %d, want rr, drr or islip", c.Arbiter)
+			return nil, paramErr("Arbiter", int(c.Arbiter), "want rr, drr or islip")
 		}
 		if c.ArbiterQuantum == 0 {
 			c.ArbiterQuantum = DefaultQuantum
 		}
 		if c.ArbiterQuantum < 64 || c.ArbiterQuantum > 1<<20 {
-			return nil, fmt.Errorf("voq: ArbiterQuantum = %d, want 64..%d bytes", c.ArbiterQuantum, 1<<20)
+			return nil, paramErr("ArbiterQuantum", c.ArbiterQuantum, "want 64..%d bytes", 1<<20)
 		}
 		if c.ISLIPIterations == 0 {
 			c.ISLIPIterations = DefaultISLIPIter
 		}
 		if c.ISLIPIterations < 1 || c.ISLIPIterations > 64 {
-			return nil, fmt.Errorf("voq: ISLIPIterations = %d, want 1..64", c.ISLIPIterations)
+			return nil, paramErr("ISLIPIterations", c.ISLIPIterations, "want 1..64")
 		}
 	}
 	if c.Speedup == 0 {
 		c.Speedup = 1
 	}
 	if math.IsNaN(c.Speedup) || c.Speedup < 1 || c.Speedup > MaxPorts {
-		return nil, fmt.Errorf("voq: Speedup = %g, want 1..%d", c.Speedup, MaxPorts)
+		return nil, paramErr("Speedup", c.Speedup, "want 1..%d", MaxPorts)
 	}
 	slotted := c.Kind == KindInputFIFO || (c.Kind == KindVOQ && c.Arbiter == ArbiterISLIP)
 	if c.Speedup != 1 && !slotted {
@@ -377,10 +377,10 @@ func checkPortList(field string, ports []int) error {
 	seen := map[int]bool{}
 	for i, p := range ports {
 		if p < 0 || p > math.MaxUint16 {
-			return fmt.Errorf("voq: %s[%d] = %d, want 0..%d", field, i, p, math.MaxUint16)
+			return paramErr(fmt.Sprintf("%s[%d]", field, i), p, "want 0..%d", math.MaxUint16)
 		}
 		if seen[p] {
-			return fmt.Errorf("voq: %s[%d] = %d appears twice, want distinct ports", field, i, p)
+			return paramErr(fmt.Sprintf("%s[%d]", field, i), p, "appears twice, want distinct ports")
 		}
 		seen[p] = true
 	}
@@ -389,10 +389,10 @@ func checkPortList(field string, ports []int) error {
 
 func checkLimits(pf, bf string, pkts, bytes int) error {
 	if pkts < 0 || pkts > MaxLimitPkts {
-		return fmt.Errorf("voq: %s = %d, want 0..%d (0 = no packet limit)", pf, pkts, MaxLimitPkts)
+		return paramErr(pf, pkts, "want 0..%d (0 = no packet limit)", MaxLimitPkts)
 	}
 	if bytes < 0 || bytes > MaxLimitBytes {
-		return fmt.Errorf("voq: %s = %d, want 0..%d (0 = no byte limit)", bf, bytes, int64(MaxLimitBytes))
+		return paramErr(bf, bytes, "want 0..%d (0 = no byte limit)", int64(MaxLimitBytes))
 	}
 	if pkts == 0 && bytes == 0 {
 		return fmt.Errorf("voq: %s and %s are both 0, want at least one limit > 0", pf, bf)
@@ -408,7 +408,7 @@ func (f *FQConfig) normalize(classes int) error {
 		}
 		for i, c := range f.Classes {
 			if c < 0 || c >= classes {
-				return fmt.Errorf("voq: FQ.Classes[%d] = %d, want 0..%d", i, c, classes-1)
+				return paramErr(fmt.Sprintf("FQ.Classes[%d]", i), c, "want 0..%d", classes-1)
 			}
 		}
 	}
@@ -416,28 +416,28 @@ func (f *FQConfig) normalize(classes int) error {
 		f.Flows = DefaultFQFlows
 	}
 	if f.Flows < 1 || f.Flows > 1<<16 || f.Flows&(f.Flows-1) != 0 {
-		return fmt.Errorf("voq: FQ.Flows = %d, want a power of two 1..65536", f.Flows)
+		return paramErr("FQ.Flows", f.Flows, "want a power of two 1..65536")
 	}
 	if f.Quantum == 0 {
 		f.Quantum = DefaultQuantum
 	}
 	if f.Quantum < 64 || f.Quantum > 1<<16 {
-		return fmt.Errorf("voq: FQ.Quantum = %d, want 64..65536 bytes", f.Quantum)
+		return paramErr("FQ.Quantum", f.Quantum, "want 64..65536 bytes")
 	}
 	if f.LimitPkts == 0 {
 		f.LimitPkts = DefaultFQLimit
 	}
 	if f.LimitPkts < 1 || f.LimitPkts > MaxLimitPkts {
-		return fmt.Errorf("voq: FQ.LimitPkts = %d, want 1..%d", f.LimitPkts, MaxLimitPkts)
+		return paramErr("FQ.LimitPkts", f.LimitPkts, "want 1..%d", MaxLimitPkts)
 	}
 	if f.LimitBytes < 0 || f.LimitBytes > MaxLimitBytes {
-		return fmt.Errorf("voq: FQ.LimitBytes = %d, want 0..%d (0 = no byte limit)", f.LimitBytes, int64(MaxLimitBytes))
+		return paramErr("FQ.LimitBytes", f.LimitBytes, "want 0..%d (0 = no byte limit)", int64(MaxLimitBytes))
 	}
 	if f.DropBatch == 0 {
 		f.DropBatch = DefaultFQBatch
 	}
 	if f.DropBatch < 1 || f.DropBatch > 1024 {
-		return fmt.Errorf("voq: FQ.DropBatch = %d, want 1..1024", f.DropBatch)
+		return paramErr("FQ.DropBatch", f.DropBatch, "want 1..1024")
 	}
 	return nil
 }
@@ -458,7 +458,7 @@ func (s SchedConfig) build(name string, classes int) (sched, error) {
 			// Below 64 B a turn rarely covers one packet and the scheduler only spins
 			// through extra empty rounds; 1 MiB is far above any useful burst.
 			if q < 64 || q > 1<<20 {
-				return out, fmt.Errorf("voq: %s.Quantum[%d] = %d, want 64..%d bytes", name, c, q, 1<<20)
+				return out, paramErr(fmt.Sprintf("%s.Quantum[%d]", name, c), q, "want 64..%d bytes", 1<<20)
 			}
 			out.quantum[c] = int32(q)
 		}
@@ -468,7 +468,7 @@ func (s SchedConfig) build(name string, classes int) (sched, error) {
 			base = DefaultQuantum
 		}
 		if base < 64 || base > 1<<16 {
-			return out, fmt.Errorf("voq: %s.BaseQuantum = %d, want 64..65536 bytes", name, base)
+			return out, paramErr(name+".BaseQuantum", base, "want 64..65536 bytes")
 		}
 		if s.Weights != nil && len(s.Weights) != classes {
 			return out, fmt.Errorf("voq: %s.Weights has %d entries, want %d (one per class) or none", name, len(s.Weights), classes)
@@ -479,12 +479,12 @@ func (s SchedConfig) build(name string, classes int) (sched, error) {
 				w = s.Weights[c]
 			}
 			if w < 1 || w > 1000 {
-				return out, fmt.Errorf("voq: %s.Weights[%d] = %d, want 1..1000", name, c, w)
+				return out, paramErr(fmt.Sprintf("%s.Weights[%d]", name, c), w, "want 1..1000")
 			}
 			out.quantum[c] = int32(base * w)
 		}
 	default:
-		return out, fmt.Errorf("voq: %s.Kind = %d, want sp, drr or wdrr", name, s.Kind)
+		return out, paramErr(name+".Kind", int(s.Kind), "want sp, drr or wdrr")
 	}
 	if s.Rates != nil && len(s.Rates) != classes {
 		return out, fmt.Errorf("voq: %s.Rates has %d entries, want %d (one per class) or none", name, len(s.Rates), classes)
@@ -494,10 +494,10 @@ func (s SchedConfig) build(name string, classes int) (sched, error) {
 			continue
 		}
 		if r.BitsPerSec < 1e3 || r.BitsPerSec > 1e12 {
-			return out, fmt.Errorf("voq: %s.Rates[%d].BitsPerSec = %d, want 0 (unlimited) or 1000..1e12", name, c, r.BitsPerSec)
+			return out, paramErr(fmt.Sprintf("%s.Rates[%d].BitsPerSec", name, c), r.BitsPerSec, "want 0 (unlimited) or 1000..1e12")
 		}
 		if r.BurstBytes < 1 || r.BurstBytes > 1<<30 {
-			return out, fmt.Errorf("voq: %s.Rates[%d].BurstBytes = %d, want 1..%d", name, c, r.BurstBytes, 1<<30)
+			return out, paramErr(fmt.Sprintf("%s.Rates[%d].BurstBytes", name, c), r.BurstBytes, "want 1..%d", 1<<30)
 		}
 		out.rates[c] = r
 	}
