@@ -83,7 +83,7 @@ func NewCoDelConfig(p CoDelParams) (CoDelConfig, error) {
 		return CoDelConfig{}, err
 	}
 	if p.MTU < minMTUParam || p.MTU > maxMTUParam {
-		return CoDelConfig{}, fmt.Errorf("aqm: codel.mtu = %d bytes, want %d..%d", p.MTU, minMTUParam, maxMTUParam)
+		return CoDelConfig{}, paramErrUnit("codel.mtu", p.MTU, "bytes", "want %d..%d", minMTUParam, maxMTUParam)
 	}
 	if p.CEThreshold != 0 {
 		if err := checkDuration("codel.ce_threshold", p.CEThreshold, minDelayParam, maxDelayParam); err != nil {
@@ -103,7 +103,7 @@ func NewCoDelConfig(p CoDelParams) (CoDelConfig, error) {
 // checkDuration reports a duration outside [lo, hi], naming the parameter.
 func checkDuration(name string, d, lo, hi time.Duration) error {
 	if d < lo || d > hi {
-		return fmt.Errorf("aqm: %s = %v, want %v..%v", name, d, lo, hi)
+		return paramErr(name, d, "want %v..%v", lo, hi)
 	}
 	return nil
 }

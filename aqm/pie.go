@@ -31,7 +31,6 @@
 package aqm
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -112,19 +111,19 @@ func NewPIEConfig(p PIEParams) (PIEConfig, error) {
 	}
 	// Linux accepts alpha and beta up to 32 (in 1/8 steps); the RFC's are 0.125 and 1.25.
 	if !(p.Alpha > 0 && p.Alpha <= 32) {
-		return PIEConfig{}, fmt.Errorf("aqm: pie.alpha = %g, want (0, 32]", p.Alpha)
+		return PIEConfig{}, paramErr("pie.alpha", p.Alpha, "want (0, 32]")
 	}
 	if !(p.Beta > 0 && p.Beta <= 32) {
-		return PIEConfig{}, fmt.Errorf("aqm: pie.beta = %g, want (0, 32]", p.Beta)
+		return PIEConfig{}, paramErr("pie.beta", p.Beta, "want (0, 32]")
 	}
 	if p.MTU < minMTUParam || p.MTU > maxMTUParam {
-		return PIEConfig{}, fmt.Errorf("aqm: pie.mtu = %d bytes, want %d..%d", p.MTU, minMTUParam, maxMTUParam)
+		return PIEConfig{}, paramErrUnit("pie.mtu", p.MTU, "bytes", "want %d..%d", minMTUParam, maxMTUParam)
 	}
 	if !(p.ECNThreshold > 0 && p.ECNThreshold <= 1) {
-		return PIEConfig{}, fmt.Errorf("aqm: pie.ecn_threshold = %g, want (0, 1]", p.ECNThreshold)
+		return PIEConfig{}, paramErr("pie.ecn_threshold", p.ECNThreshold, "want (0, 1]")
 	}
 	if p.DQThreshold < 1500 || p.DQThreshold > 1<<24 {
-		return PIEConfig{}, fmt.Errorf("aqm: pie.dq_threshold = %d bytes, want 1500..%d", p.DQThreshold, 1<<24)
+		return PIEConfig{}, paramErrUnit("pie.dq_threshold", p.DQThreshold, "bytes", "want 1500..%d", 1<<24)
 	}
 	c := PIEConfig{
 		target:       int64(p.Target),

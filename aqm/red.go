@@ -92,13 +92,13 @@ type REDConfig struct {
 // NewREDConfig validates p, fills defaults and resolves the per-class profiles.
 func NewREDConfig(p REDParams) (REDConfig, error) {
 	if p.Unit != REDPackets && p.Unit != REDBytes {
-		return REDConfig{}, fmt.Errorf("aqm: red.unit = %d, want packets (0) or bytes (1)", p.Unit)
+		return REDConfig{}, paramErr("red.unit", int(p.Unit), "want packets (0) or bytes (1)")
 	}
 	if p.WqLog2 == 0 {
 		p.WqLog2 = 9
 	}
 	if p.WqLog2 > 20 {
-		return REDConfig{}, fmt.Errorf("aqm: red.wq_log2 = %d, want 1..20", p.WqLog2)
+		return REDConfig{}, paramErr("red.wq_log2", p.WqLog2, "want 1..20")
 	}
 	if n := len(p.Profiles); n < 1 || n > MaxREDProfiles {
 		return REDConfig{}, fmt.Errorf("aqm: red.profiles has %d entries, want 1..%d", n, MaxREDProfiles)
@@ -111,18 +111,18 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 	c.log1mw = math.Log1p(-c.w)
 	switch {
 	case p.TxTime < 0:
-		return REDConfig{}, fmt.Errorf("aqm: red.tx_time = %v, want > 0 (or 0 to derive it from red.link_rate)", p.TxTime)
+		return REDConfig{}, paramErr("red.tx_time", p.TxTime, "want > 0 (or 0 to derive it from red.link_rate)")
 	case p.TxTime > 0:
 		if p.TxTime > time.Second {
-			return REDConfig{}, fmt.Errorf("aqm: red.tx_time = %v, want 1ns..1s", p.TxTime)
+			return REDConfig{}, paramErr("red.tx_time", p.TxTime, "want 1ns..1s")
 		}
 		c.txTime = float64(p.TxTime)
 	default:
 		if !(p.LinkRate >= 1e3 && p.LinkRate <= 1e13) {
-			return REDConfig{}, fmt.Errorf("aqm: red.link_rate = %g bit/s, want 1e3..1e13 (or set red.tx_time)", p.LinkRate)
+			return REDConfig{}, paramErrUnit("red.link_rate", p.LinkRate, "bit/s", "want 1e3..1e13 (or set red.tx_time)")
 		}
 		if p.IdlePktBytes < 1 || p.IdlePktBytes > maxMTUParam {
-			return REDConfig{}, fmt.Errorf("aqm: red.idle_pkt_bytes = %d, want 1..%d", p.IdlePktBytes, maxMTUParam)
+			return REDConfig{}, paramErr("red.idle_pkt_bytes", p.IdlePktBytes, "want 1..%d", maxMTUParam)
 		}
 		c.txTime = float64(p.IdlePktBytes) * 8 / p.LinkRate * 1e9
 	}
@@ -131,14 +131,14 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 			pr.MaxPInv = 10
 		}
 		if pr.MinTh < 0 || pr.MinTh > 1<<30 {
-			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].min_th = %d %s, want 0..%d", i, pr.MinTh, p.Unit, 1<<30)
+			return REDConfig{}, paramErrUnit(fmt.Sprintf("red.profiles[%d].min_th", i), pr.MinTh, p.Unit.String(), "want 0..%d", 1<<30)
 		}
 		if pr.MaxTh <= pr.MinTh || pr.MaxTh > 1<<30 {
-			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].max_th = %d %s, want %d..%d (above min_th)",
-				i, pr.MaxTh, p.Unit, pr.MinTh+1, 1<<30)
+			return REDConfig{}, paramErrUnit(fmt.Sprintf("red.profiles[%d].max_th", i), pr.MaxTh, p.Unit.String(), "want %d..%d (above min_th)",
+				pr.MinTh+1, 1<<30)
 		}
 		if pr.MaxPInv < 1 || pr.MaxPInv > 1000 {
-			return REDConfig{}, fmt.Errorf("aqm: red.profiles[%d].maxp_inv = %d, want 1..1000", i, pr.MaxPInv)
+			return REDConfig{}, paramErr(fmt.Sprintf("red.profiles[%d].maxp_inv", i), pr.MaxPInv, "want 1..1000")
 		}
 		c.profile[i] = redProfile{
 			minTh: float64(pr.MinTh),
