@@ -21,3 +21,11 @@ func TestDeviceForms(t *testing.T) {
 		require.ErrorContains(t, err, "ports[0].device", d)
 	}
 }
+
+func TestDeviceDriverTypoNamesTheList(t *testing.T) {
+	y := "ports:\n  - {name: a, device: \"net_pcapp0,rx_pcap=x.pcap\", mode: xconnect, xconnect: b}\n  - {name: b, device: \"net_ring9\", mode: xconnect, xconnect: a}\napi: {listen: \"\"}\n"
+	_, err := LoadBytes([]byte(y), nil)
+	require.ErrorContains(t, err, `ports[0].device = "net_pcapp0,rx_pcap=x.pcap"`)
+	require.ErrorContains(t, err, "af_packet, af_xdp, bonding")
+	require.ErrorContains(t, err, `did you mean "pcap"`)
+}

@@ -19,8 +19,8 @@ var (
 	fileNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
 	// pciRe matches a PCI address with an optional domain: 0000:01:00.0 or 01:00.0.
 	pciRe = regexp.MustCompile(`^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$`)
-	// vdevRe matches the virtual devices dpdkq supports, with their instance number.
-	vdevRe = regexp.MustCompile(`^(net|eth)_[a-z][a-z0-9_]*?[0-9]+$`)
+	// vdevRe matches a virtual device name: prefix, driver, instance number.
+	vdevRe = regexp.MustCompile(`^(net|eth)_([a-z][a-z0-9_]*?)([0-9]+)$`)
 	// devArgRe matches one ",key=value" device argument.
 	devArgRe = regexp.MustCompile(`^[A-Za-z0-9_-]+=[^,]+$`)
 	// envRefRe matches ${NAME} inside device strings.
@@ -76,15 +76,28 @@ func expandDevice(s string) (string, error) {
 	return out, nil
 }
 
+// VdevDrivers are the names DPDK 22.11's virtual network drivers register (a vdev is
+// named net_DRIVERn, or eth_DRIVERn with the older aliases); a name outside the list
+// would fail at probe time with an errno that does not say why.
+var VdevDrivers = []string{"af_packet", "af_xdp", "bonding", "failsafe", "kni", "memif", "null", "pcap", "ring",
+	"softnic", "tap", "tun", "vdev_netvsc", "vhost", "virtio_user"}
+
 // checkDevice validates a PCI address or vdev name followed by optional ,key=value
 // arguments, and returns the device name (the part before the first comma).
 func checkDevice(dev string) (name string, isPCI bool, err error) {
 	parts := strings.Split(dev, ",")
 	name = parts[0]
 	isPCI = pciRe.MatchString(name)
-	if !isPCI && !vdevRe.MatchString(name) {
-		return name, false, fmt.Errorf("want a PCI address (0000:01:00.0) or a vdev " +
-			"net_{pcap,tap,af_packet,memif,ring,null,virtio_user,vhost}N, optionally followed by ,key=value arguments")
+	if !isPCI {
+		m := vdevRe.FindStringSubmatch(name)
+		if m == nil || !slices.Contains(VdevDrivers, m[2]) {
+			drv := name
+			if m != nil {
+				drv = m[2]
+			}
+			return name, false, fmt.Errorf("want a PCI address (0000:01:00.0) or a vdev net_DRIVERn with DRIVER one of %s%s, "+
+				"optionally followed by ,key=value arguments", strings.Join(VdevDrivers, ", "), suggest(drv, VdevDrivers))
+		}
 	}
 	for _, a := range parts[1:] {
 		if !devArgRe.MatchString(a) {
