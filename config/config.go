@@ -107,8 +107,8 @@ type Port struct {
 	HWAddr     [6]byte      `mapstructure:"-"` // parsed MAC when HasHWAddr
 	HasHWAddr  bool         `mapstructure:"-"` //
 	RateBps    float64      `mapstructure:"-"` // shaper rate in bits/s, 0 = unshaped
-	BurstSize  Size         `mapstructure:"-"` // parsed Burst (or the default, in bytes)
-	BurstBytes int64        `mapstructure:"-"` // bucket depth: Burst resolved, default max(2*MTU, 1 ms at rate)
+	BurstSize  Size         `mapstructure:"-"` // parsed Burst
+	BurstBytes int64        `mapstructure:"-"` // Burst resolved at the rate; 0 when unset (the plan picks the default)
 }
 
 // Shaped reports whether the port has an egress shaper.
@@ -199,7 +199,7 @@ type CoDelParams struct {
 	Target      time.Duration `mapstructure:"target"`       // acceptable standing sojourn, default 5ms
 	Interval    time.Duration `mapstructure:"interval"`     // sliding window, default 100ms
 	MTU         int           `mapstructure:"mtu"`          // no drop while at most this many bytes are queued
-	ECN         bool          `mapstructure:"ecn"`          // mark ECT packets instead of dropping
+	ECN         *bool         `mapstructure:"ecn"`          // mark ECT packets instead of dropping; unset: on for FQ-CoDel, off otherwise
 	CEThreshold time.Duration `mapstructure:"ce_threshold"` // mark ECT packets above this sojourn; 0 off
 }
 

@@ -56,7 +56,6 @@ var defaults = map[string]any{
 	"queueing.queue.aqm.codel.target":       "5ms",
 	"queueing.queue.aqm.codel.interval":     "100ms",
 	"queueing.queue.aqm.codel.mtu":          1514,
-	"queueing.queue.aqm.codel.ecn":          false,
 	"queueing.queue.aqm.codel.ce_threshold": "0s",
 	// RFC 8033 defaults; ECN marking stops above a 10% drop probability.
 	"queueing.queue.aqm.pie.target":         "15ms",

@@ -271,21 +271,41 @@ func lastAddr(pfx netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
+// ParsePortRate parses a port's egress shaper rate (the file's ports[i].rate and a
+// live rate change): "" or "0" is unshaped (0), otherwise at least 1kbps.
+func ParsePortRate(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	r, err := ParseRate(s)
+	switch {
+	case err != nil:
+		return 0, err
+	case r != 0 && r < minRate:
+		return 0, fmt.Errorf("below the 1kbps minimum; \"\" or 0 means unshaped")
+	}
+	return r, nil
+}
+
+// CheckDelay checks a port's fixed egress delay (the file's ports[i].delay and a live
+// delay change).
+func CheckDelay(d time.Duration) error {
+	if d < 0 || d > maxDelay {
+		return fmt.Errorf("want 0..10s, e.g. 43.5ms")
+	}
+	return nil
+}
+
 func (c *Config) validatePortShaper(p *problems, key string, pt *Port) {
 	pt.RateBps, pt.BurstSize, pt.BurstBytes = 0, Size{}, 0
-	if s := strings.TrimSpace(pt.Rate); s != "" {
-		r, err := ParseRate(s)
-		switch {
-		case err != nil:
-			p.add(key+".rate", pt.Rate, "%v", err)
-		case r != 0 && r < minRate:
-			p.add(key+".rate", pt.Rate, "below the 1kbps minimum; \"\" or 0 means unshaped")
-		default:
-			pt.RateBps = r
-		}
+	if r, err := ParsePortRate(pt.Rate); err != nil {
+		p.add(key+".rate", pt.Rate, "%v", err)
+	} else {
+		pt.RateBps = r
 	}
-	if pt.Delay < 0 || pt.Delay > maxDelay {
-		p.add(key+".delay", pt.Delay, "want 0..10s")
+	if err := CheckDelay(pt.Delay); err != nil {
+		p.add(key+".delay", pt.Delay, "%v", err)
 	}
 	if pt.Burst != "" {
 		sz, err := ParseSize(pt.Burst)

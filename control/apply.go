@@ -2,18 +2,19 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
-	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/dpdkq/dpdkq/api"
-	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/buffer"
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
-	"github.com/dpdkq/dpdkq/link"
+	"github.com/dpdkq/dpdkq/plan"
 	"github.com/dpdkq/dpdkq/voq"
 )
 
@@ -34,8 +35,8 @@ func (s *Source) class(c *int) (int, error) {
 	if c == nil {
 		return -1, nil
 	}
-	if *c < 0 || *c >= s.cfg.Queueing.Classes {
-		return 0, bad("class", strconv.Itoa(*c), "want 0..%d (or omit for every class)", s.cfg.Queueing.Classes-1)
+	if n := s.plan.Classes; *c < 0 || *c >= n {
+		return 0, bad("class", strconv.Itoa(*c), "want 0..%d (or omit for every class)", n-1)
 	}
 	return *c, nil
 }
@@ -53,22 +54,19 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 		if err != nil {
 			return err
 		}
-		rate := 0.0
-		if c.Rate != "" && c.Rate != "0" {
-			if rate, err = config.ParseRate(c.Rate); err != nil {
-				return bad("rate", c.Rate, "%v", err)
-			}
+		rate, bucket, err := s.plan.PortRate("rate", c.Rate)
+		if err != nil {
+			return changeError(err)
 		}
-		// The same default depth as at start-up, at the new rate.
-		return s.r.SetPortRate(ctx, port, rate, link.DefaultBurstBytes(rate, s.cfg.Ports[port].WireFrameBytes()))
+		return s.r.SetPortRate(ctx, port, rate, bucket)
 	case "port_delay":
 		port, err := s.portIndex(c.Port)
 		if err != nil {
 			return err
 		}
-		d, err := time.ParseDuration(c.Delay)
-		if err != nil || d < 0 || d > 10*time.Second {
-			return bad("delay", c.Delay, "want a duration in 0..10s, e.g. 43.5ms")
+		d, err := s.plan.PortDelay("delay", c.Delay)
+		if err != nil {
+			return changeError(err)
 		}
 		return s.r.SetPortDelay(ctx, port, d)
 	case "route_add":
@@ -124,19 +122,36 @@ func (s *Source) portClass(c api.Change) (port, cls int, err error) {
 	return port, cls, err
 }
 
+// changeError turns the plan's *config.FieldError into the API's refusal.
+func changeError(err error) error {
+	var fe *config.FieldError
+	if errors.As(err, &fe) {
+		return &api.ChangeError{Field: fe.Key, Value: fe.Value, Msg: fe.Msg}
+	}
+	return err
+}
+
+// classes lists the classes a change addresses (cls < 0: every class).
+func (s *Source) classes(cls int) []int {
+	if cls >= 0 {
+		return []int{cls}
+	}
+	out := make([]int, s.plan.Classes)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
 	port, cls, err := s.portClass(c)
 	if err != nil {
 		return err
 	}
-	size, err := config.ParseSize(c.Limit)
-	if err != nil || !(size.Value > 0) {
-		return bad("limit", c.Limit, "want a size above zero: packets (1000p), bytes (64KB), time (10ms) or bdp (0.5bdp)")
-	}
 	rate, _ := s.r.PortRate(port)
-	pkts, bytes, err := s.cfg.ResolveLimit(size, port, rate)
+	pkts, bytes, err := s.plan.QueueLimit("limit", c.Limit, port, rate)
 	if err != nil {
-		return bad("limit", c.Limit, "%v", err)
+		return changeError(err)
 	}
 	err = s.r.DoEgress(ctx, port, func(e dataplane.Egress) error { return e.Arch.SetLimit(port, cls, pkts, bytes) })
 	if err != nil {
@@ -145,41 +160,56 @@ func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
 	return nil
 }
 
+// decodeAQM reads a live aqm change in config-file form; errors name the key.
+func decodeAQM(m map[string]any) (config.AQMProfile, error) {
+	var prof config.AQMProfile
+	var md mapstructure.Metadata
+	dec, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result: &prof, TagName: "mapstructure", ErrorUnused: true, WeaklyTypedInput: true, Metadata: &md,
+		DecodeHook: mapstructure.StringToTimeDurationHookFunc(),
+	})
+	if err := dec.Decode(m); err != nil {
+		if len(md.Unused) > 0 {
+			sort.Strings(md.Unused)
+			return prof, bad("aqm."+md.Unused[0], "", "unknown key; want kind and the codel, pie or red parameters of the config file's aqm section")
+		}
+		return prof, bad("aqm", "", "want the config file's aqm section, e.g. {\"kind\": \"codel\", \"codel\": {\"target\": \"5ms\"}}")
+	}
+	return prof, nil
+}
+
 func (s *Source) applyAQM(ctx context.Context, c api.Change) error {
 	port, cls, err := s.portClass(c)
 	if err != nil {
 		return err
 	}
-	var prof config.AQMProfile
-	dec, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result: &prof, TagName: "mapstructure", ErrorUnused: true, WeaklyTypedInput: true,
-		DecodeHook: mapstructure.StringToTimeDurationHookFunc(),
-	})
-	if err := dec.Decode(c.AQM); err != nil {
-		return bad("aqm", fmt.Sprint(c.AQM), "%v", err)
-	}
-	seedClass := cls
-	if seedClass < 0 {
-		seedClass = 0
-	}
-	spec, err := s.cfg.AQMSpecFrom(prof, "aqm", seedClass)
+	prof, err := decodeAQM(c.AQM)
 	if err != nil {
-		if fe, ok := err.(*config.FieldError); ok {
-			return &api.ChangeError{Field: fe.Key, Value: fe.Value, Msg: fe.Msg}
+		return err
+	}
+	rate, _ := s.r.PortRate(port)
+	// Resolve every addressed class before changing any, so a refusal changes nothing.
+	classes := s.classes(cls)
+	factories := make([]voq.Factory, len(classes))
+	for i, k := range classes {
+		spec, err := s.plan.AQMSpec(prof, "aqm", port, k, rate)
+		if err != nil {
+			return changeError(err)
 		}
+		factories[i] = plan.Factory(spec)
+	}
+	err = s.r.DoEgress(ctx, port, func(e dataplane.Egress) error {
+		for i, k := range classes {
+			if err := e.Arch.SetPolicy(port, k, factories[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return bad("aqm", prof.Kind, "%v", err)
 	}
-	var factory voq.Factory
-	if spec.Kind != aqm.KindNone {
-		factory = func(q int, _ uint8) aqm.Policy {
-			p, err := spec.New(uint64(q))
-			if err != nil {
-				return aqm.NewNone() // validated above
-			}
-			return p
-		}
-	}
-	return s.r.DoEgress(ctx, port, func(e dataplane.Egress) error { return e.Arch.SetPolicy(port, cls, factory) })
+	return nil
 }
 
 // memorySize parses a buffer-memory size (bytes or packets), as the config does.
@@ -196,8 +226,9 @@ func memorySize(raw string) (int64, error) {
 
 func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 	found := false
-	for _, e := range s.archs.All() {
-		if e.Model == nil {
+	for _, arch := range s.r.Archs() {
+		model, _ := arch.Memory().(*buffer.Model)
+		if model == nil {
 			continue
 		}
 		found = true
@@ -208,21 +239,21 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 			if err != nil || bytes == 0 {
 				return bad("size", c.Size, "want bytes (4MB) or packets (3000p, %d B each, as in the config), above zero", config.FrameBytes)
 			}
-			fn = func() error { return e.Model.SetPoolSize(c.Pool, bytes) }
+			fn = func() error { return model.SetPoolSize(c.Pool, bytes) }
 		case "profile_reserved":
 			bytes, err := memorySize(c.Size)
 			if err != nil {
 				return bad("size", c.Size, "want bytes (3000B) or packets (2p, %d B each)", config.FrameBytes)
 			}
-			fn = func() error { return e.Model.SetReserved(c.Profile, bytes) }
+			fn = func() error { return model.SetReserved(c.Profile, bytes) }
 		case "profile_alpha":
 			if c.Alpha == nil {
 				return bad("dynamic_th", "", "required: n in -7..7 (alpha = 2^n)")
 			}
-			fn = func() error { return e.Model.SetAlpha(c.Profile, *c.Alpha) }
+			fn = func() error { return model.SetAlpha(c.Profile, *c.Alpha) }
 		}
 		err := s.r.DoArch(ctx, func(a dataplane.Arch) error {
-			if a != e.Arch {
+			if a != arch {
 				return nil
 			}
 			return fn()

@@ -2,6 +2,7 @@ package control
 
 import (
 	"github.com/dpdkq/dpdkq/api"
+	"github.com/dpdkq/dpdkq/buffer"
 	"github.com/dpdkq/dpdkq/carving"
 	"github.com/dpdkq/dpdkq/hybrid"
 )
@@ -10,11 +11,12 @@ import (
 // over architecture instances (one per owner lcore; with a buffer model there is one).
 func bufferView(s *Source) api.Buffer {
 	var out api.Buffer
-	for _, e := range s.archs.All() {
-		if e.Model == nil {
+	for _, a := range s.r.Archs() {
+		m, _ := a.Memory().(*buffer.Model)
+		if m == nil {
 			continue
 		}
-		if c := e.Model.Carver(); c != nil {
+		if c := m.Carver(); c != nil {
 			var snap carving.Snapshot
 			c.Snapshot(&snap)
 			for _, p := range snap.Pools {
@@ -30,16 +32,15 @@ func bufferView(s *Source) api.Buffer {
 						continue
 					}
 					pq := api.PoolQueue{Queue: q.Queue, Profile: q.Profile, Used: q.Used, Peak: q.Peak, Threshold: q.Threshold, Class: -1}
-					if q.Queue < len(e.Layout) {
-						qi := e.Layout[q.Queue]
-						pq.Port, pq.Class = s.portName(qi.Port), qi.Class
+					if port, _, class, ok := a.QueueInfo(q.Queue); ok {
+						pq.Port, pq.Class = s.portName(port), class
 					}
 					ap.Queues = append(ap.Queues, pq)
 				}
 				out.Pools = append(out.Pools, ap)
 			}
 		}
-		if h := e.Model.Hybrid(); h != nil {
+		if h := m.Hybrid(); h != nil {
 			var snap hybrid.Snapshot
 			h.Snapshot(&snap)
 			t := &api.Tiers{Mode: snap.Mode.String(), OnchipBytes: snap.Used[hybrid.Onchip], OnchipPeak: snap.Peak[hybrid.Onchip],

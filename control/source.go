@@ -1,6 +1,8 @@
 // Package control connects the HTTP control plane (package api) to a running router:
-// it implements api.Source over dataplane.Router, turning published snapshots into the
-// API's views and live changes into commands the owning lcores apply between bursts.
+// it implements api.Source over the Dataplane interface (which *dataplane.Router
+// implements), turning published snapshots into the API's views and live changes,
+// resolved and checked by the run's plan (package plan), into commands the owning
+// lcores apply between bursts.
 package control
 
 import (
@@ -11,38 +13,62 @@ import (
 	"time"
 
 	"github.com/dpdkq/dpdkq/api"
-	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
-	"github.com/dpdkq/dpdkq/lcore"
+	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/plan"
 	"github.com/dpdkq/dpdkq/voq"
 )
 
+// Dataplane is what the control plane needs of a running router.
+type Dataplane interface {
+	Lcores() []dataplane.LcoreInfo
+	Pool() *mempool.Pool // nil: no pool to report
+	PortNames() []string
+	PortConfigs() []dataplane.PortConfig
+	PortMAC(i int) [6]byte
+	PortRate(i int) (rateBps float64, delay time.Duration)
+	Counters() []dataplane.PortCounters
+	QueueSnapshots() []voq.ArchSnapshot
+	// Archs lists the queueing architectures (one per lcore owning egress ports).
+	Archs() []dataplane.Arch
+	Routes() []dataplane.RouteEntry
+	Neighbors() []dataplane.Neighbor
+	DestinationCount(dst netip.Addr) (n uint64, other bool)
+	QueuedBetween(ctx context.Context, from, to int64, max int) []dataplane.QueuedPacket
+
+	SetPortRate(ctx context.Context, i int, rateBps float64, depth int) error
+	SetPortDelay(ctx context.Context, i int, d time.Duration) error
+	AddRouteLive(ctx context.Context, rt dataplane.Route) error
+	DeleteRouteLive(ctx context.Context, pfx netip.Prefix) error
+	// DoEgress runs fn on the lcore that owns port's egress, between bursts.
+	DoEgress(ctx context.Context, port int, fn func(e dataplane.Egress) error) error
+	// DoArch runs fn on every lcore that owns an architecture, between bursts.
+	DoArch(ctx context.Context, fn func(a dataplane.Arch) error) error
+}
+
 // Source implements api.Source for one running router.
 type Source struct {
-	r       *dataplane.Router
-	cfg     *config.Config
-	archs   *Archs
-	version string
-	started time.Time
+	r           Dataplane
+	plan        *plan.Plan
+	version     string
+	dpdkVersion string
+	started     time.Time
 }
 
 var _ api.Source = (*Source)(nil)
 
-// New wraps a started router, the configuration it was started from and the
-// architectures it built.
-func New(r *dataplane.Router, cfg *config.Config, archs *Archs, version string) *Source {
-	if archs == nil {
-		archs = &Archs{}
-	}
-	return &Source{r: r, cfg: cfg, archs: archs, version: version, started: time.Now()}
+// New wraps a started router and the plan it was started from. version is dpdkq's,
+// dpdkVersion DPDK's.
+func New(r Dataplane, p *plan.Plan, version, dpdkVersion string) *Source {
+	return &Source{r: r, plan: p, version: version, dpdkVersion: dpdkVersion, started: time.Now()}
 }
 
 func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
 
 // Status implements api.Source.
 func (s *Source) Status() api.Status {
-	st := api.Status{Version: s.version, DPDKVersion: lcore.Version(), Uptime: time.Since(s.started)}
+	st := api.Status{Version: s.version, DPDKVersion: s.dpdkVersion, Uptime: time.Since(s.started)}
 	for _, l := range s.r.Lcores() {
 		st.Workers = append(st.Workers, api.Lcore{ID: l.ID, RxQueues: l.RxQueues, Egress: l.Egress})
 	}
@@ -164,7 +190,7 @@ func (s *Source) Neighbors() []api.Neighbor {
 }
 
 // Config implements api.Source.
-func (s *Source) Config() any { return s.cfg }
+func (s *Source) Config() any { return s.plan.Config }
 
 // DestinationCount implements api.Source.
 func (s *Source) DestinationCount(dst netip.Addr) (uint64, bool) { return s.r.DestinationCount(dst) }

@@ -28,3 +28,15 @@ func (r *Router) QueueSnapshots() []voq.ArchSnapshot {
 	}
 	return out
 }
+
+// Archs returns the queueing architecture of every lcore that owns egress ports (one
+// entry per such lcore). The instances are fixed once the router started.
+func (r *Router) Archs() []Arch {
+	var out []Arch
+	for _, w := range r.workers {
+		if w.arch != nil {
+			out = append(out, w.arch)
+		}
+	}
+	return out
+}

@@ -5,14 +5,19 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/dpdkq/dpdkq/aqm"
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/control"
 	"github.com/dpdkq/dpdkq/dataplane"
+	"github.com/dpdkq/dpdkq/plan"
 	"github.com/dpdkq/dpdkq/sizing"
-	"github.com/dpdkq/dpdkq/voq"
 )
+
+// The control plane drives the router through its Dataplane interface.
+var _ control.Dataplane = (*dataplane.Router)(nil)
 
 // ealArgs turns the eal section into rte_eal_init arguments. Devices are not passed
 // here: the dataplane hot-plugs each port's devargs, so errors name the port.
@@ -35,192 +40,54 @@ func ealArgs(c *config.Config) []string {
 	return append(args, e.ExtraArgs...)
 }
 
-// dataplaneConfig resolves the file's config into the dataplane's parameters. Every
-// queueing architecture built by the dataplane is recorded in archs (with its buffer
-// model) for the control plane.
-func dataplaneConfig(c *config.Config, archs *control.Archs) (dataplane.Config, error) {
-	dc := dataplane.Config{
-		Mbufs:     c.Mempool.Mbufs,
-		MbufCache: c.Mempool.Cache,
-		DataRoom:  c.Mempool.DataRoom,
-		Burst:     c.BurstSize,
-		DSCPClass: c.Queueing.DSCPClass,
-	}
-	for _, l := range c.WorkerLcores {
-		dc.Workers = append(dc.Workers, uint(l))
-	}
-	for i := range c.Ports {
-		p := &c.Ports[i]
-		pc := dataplane.PortConfig{
-			Name: p.Name, Device: p.DevArgs, Peer: p.PeerIndex, Addr: p.Addr, RxQueues: p.RXQueues,
-			RxDesc: p.RXDesc, TxDesc: p.TXDesc, Promisc: p.Promiscuous, RateBps: p.RateBps,
-			BurstBytes: int(p.BurstBytes), Overhead: config.WireOverhead, Delay: p.Delay, EgressLcore: -1,
-		}
-		if p.Mode == config.ModeXConnect {
-			pc.Mode = dataplane.ModeXConnect
-		}
-		if p.HasHWAddr {
-			pc.MAC = p.HWAddr
-		}
-		if p.EgressLcore != nil {
-			pc.EgressLcore = *p.EgressLcore
-		}
-		dc.Ports = append(dc.Ports, pc)
-	}
-	if err := archOwnership(c, &dc); err != nil {
-		return dc, err
-	}
-	// Build the whole queueing configuration once now, so its errors (AQM parameters,
-	// limits in time units on unshaped ports, ...) come before DPDK starts.
-	all := make([]int, len(c.Ports))
-	for i := range all {
-		all[i] = i
-	}
-	vcAll, _, err := c.VOQConfig(all)
-	if err != nil {
-		return dc, err
-	}
-	layout, err := voq.Layout(vcAll)
-	if err != nil {
-		return dc, fmt.Errorf("queueing: %w", err)
-	}
-	if _, err := c.NewBufferModel(layout, nil); err != nil {
-		return dc, err
-	}
-	if err := checkMempool(c); err != nil {
-		return dc, err
-	}
-	if c.Buffer.Hybrid.Enabled && c.Buffer.Hybrid.CopyOffchip {
-		// One mbuf per 2 KB off-chip cell, capped: the copy pool is real memory.
-		n := c.Buffer.Hybrid.OffchipBytes / 2048
-		if n > 262143 {
-			n = 262143
-		}
-		if n < 1023 {
-			n = 1023
-		}
-		dc.OffchipMbufs = int(n)
-	}
-	dc.NewArch = func(ports []int, env dataplane.ArchEnv) (dataplane.Arch, error) {
-		vc, setters, err := c.VOQConfig(ports)
-		if err != nil {
-			return nil, err
-		}
-		layout, err := voq.Layout(vc)
-		if err != nil {
-			return nil, fmt.Errorf("queueing: %w", err)
-		}
-		model, err := c.NewBufferModel(layout, env.CopyOffchip)
-		if err != nil {
-			return nil, err
-		}
-		if model != nil {
-			vc.Buffer = model
-		}
-		a, err := voq.New(vc)
-		if err != nil {
-			return nil, fmt.Errorf("queueing: %w", err)
-		}
-		for _, set := range setters {
-			if err := set(a); err != nil {
-				return nil, fmt.Errorf("queueing: %w", err)
-			}
-		}
-		archs.Add(a, model, layout)
-		return a, nil
-	}
-	for _, r := range c.RouteTable {
-		if r.Connected {
-			continue // the dataplane adds connected subnets and local addresses itself
-		}
-		rt := dataplane.Route{Prefix: r.Net, Port: r.PortIndex, Via: r.NextHop}
-		if r.HasMAC {
-			rt.MAC = r.NextHopMAC
-		}
-		dc.Routes = append(dc.Routes, rt)
-	}
-	for _, n := range c.Neighbors {
-		dc.Neighbors = append(dc.Neighbors, dataplane.StaticNeighbor{IP: n.Addr, MAC: n.HWAddr})
-	}
-	for _, rx := range c.RXPlan {
-		dc.Rx = append(dc.Rx, dataplane.RxAssign{Port: rx.PortIndex, Queue: rx.Queue, Lcore: uint(rx.Lcore)})
-	}
-	return dc, nil
-}
-
-// archOwnership: VOQs and input FIFOs couple every input with every output (the
-// arbiter sees all of them), so one lcore must own the egress of every port. Egress
-// queueing lets ports be spread over the workers.
-func archOwnership(c *config.Config, dc *dataplane.Config) error {
-	// A buffer model's pools are shared by every queue, so they need a single owner too.
-	if (c.Queueing.Architecture == "egress" && !c.HasBufferModel()) || len(dc.Workers) < 2 {
-		return nil
-	}
-	owner := int(dc.Workers[0])
-	for i := range dc.Ports {
-		if l := dc.Ports[i].EgressLcore; l >= 0 && l != owner {
-			return &config.FieldError{Key: fmt.Sprintf("ports[%d].egress_lcore", i), Value: fmt.Sprint(l),
-				Msg: fmt.Sprintf("architecture %s (or a buffer model) needs every port's egress on one lcore (%d)", c.Queueing.Architecture, owner)}
-		}
-		dc.Ports[i].EgressLcore = owner
-	}
-	return nil
-}
-
-// checkMempool refuses a configuration whose logical buffer pools can hold more
-// packets than the DPDK mempool has mbufs: every stored packet is one mbuf, and the rx
-// rings hold mbufs too.
-func checkMempool(c *config.Config) error {
-	if len(c.Buffer.Pools) == 0 {
-		return nil
-	}
-	cell := c.Buffer.CellBytes
-	if cell <= 0 {
-		cell = 256
-	}
-	var storable int64
-	for _, p := range c.Buffer.Pools {
-		if p.SizeParsed.Unit == config.Packets {
-			storable += int64(p.SizeParsed.Value)
-			continue
-		}
-		storable += p.SizeParsed.MemoryBytes() / cell
-	}
-	if d := int64(c.Buffer.Descriptors); d > 0 && d < storable {
-		storable = d
-	}
-	var rx int64
-	for _, p := range c.Ports {
-		rx += int64(p.RXQueues * p.RXDesc)
-	}
-	need := storable + rx + int64(len(c.WorkerLcores)*(c.Mempool.Cache+2*c.BurstSize))
-	if int64(c.Mempool.Mbufs) < need {
-		return &config.FieldError{Key: "mempool.mbufs", Value: fmt.Sprint(c.Mempool.Mbufs),
-			Msg: fmt.Sprintf("the buffer pools can hold %d packets (pool bytes / %d B cells, or buffer.descriptors), "+
-				"plus %d in rx rings and caches: want at least %d mbufs, or smaller pools, or buffer.descriptors", storable, cell, need-storable, need)}
-	}
-	return nil
-}
-
-// printResolved shows the values derived from human units, so an operator sees what
-// "10ms" or "62.5Mbps" became.
-func printResolved(w io.Writer, c *config.Config) {
+// printResolved shows the plan: the values derived from human units (what "10ms" or
+// "62.5Mbps" became), the queueing, each class's AQM and the memory model, and the
+// warnings.
+func printResolved(w io.Writer, p *plan.Plan) {
+	c := p.Config
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PORT\tMODE\tDEVICE\tADDRESS\tRATE\tBUCKET\tDELAY\tQUEUE LIMIT")
 	for i := range c.Ports {
-		p := &c.Ports[i]
-		rate := "unshaped"
-		if p.RateBps > 0 {
-			rate = sizing.FormatRate(p.RateBps)
+		pt, pp := &c.Ports[i], &p.Ports[i]
+		rate, bucket := "unshaped", "-"
+		if pp.RateBps > 0 {
+			rate, bucket = sizing.FormatRate(pp.RateBps), fmt.Sprintf("%d B", pp.BucketBytes)
 		}
 		addr := "-"
-		if p.Addr.IsValid() {
-			addr = p.Addr.String()
+		if pt.Addr.IsValid() {
+			addr = pt.Addr.String()
 		}
-		lim := c.Queueing.PerClass[0].LimitSize.Describe(p.RateBps, c.Buffer.RTT, p.MTU+14)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d B\t%s\t%s\n", p.Name, p.Mode, p.DevArgs, addr, rate, p.BurstBytes, p.Delay, lim)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", pt.Name, pt.Mode, pt.DevArgs, addr, rate, bucket, pt.Delay, pp.Limits[0].Text)
 	}
 	tw.Flush()
+	q := &c.Queueing
+	fmt.Fprintf(w, "queueing: %s, %d class(es), scheduler %s", p.Arch, p.Classes, q.Scheduler)
+	if p.Arch.String() == "voq" {
+		fmt.Fprintf(w, ", arbiter %s", q.Arbiter)
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLASS\tLIMIT\tOVERFLOW\tAQM\tFQ")
+	for cls := 0; cls < p.Classes; cls++ {
+		prof := &q.PerClass[cls]
+		fq := "-"
+		if p.FQ != nil && prof.FQ.Enabled {
+			fq = fmt.Sprintf("%d flows, quantum %s, limit %s", prof.FQ.Flows, prof.FQ.Quantum, prof.FQ.Limit)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", cls, prof.Limit, prof.Overflow, describeAQM(p.Ports[0].AQM[cls]), fq)
+	}
+	tw.Flush()
+	if p.HasMemoryModel() {
+		b := &c.Buffer
+		for _, pl := range b.Pools {
+			fmt.Fprintf(w, "buffer pool %s: %s (%d B), %s thresholds, cells of %d B\n", pl.Name, pl.Size, pl.SizeParsed.MemoryBytes(), pl.Mode, b.CellBytes)
+		}
+		if h := &b.Hybrid; h.Enabled {
+			fmt.Fprintf(w, "hybrid tiers (%s): on-chip %d B, off-chip %d B at %s, evict past %d packets or %d B\n",
+				h.Mode, h.OnchipBytes, h.OffchipBytes, sizing.FormatRate(h.OffchipBps), h.EvictPackets, h.EvictBytesLimit)
+		}
+	}
+	fmt.Fprintf(w, "mbuf pool: %d mbufs of %d B\n", c.Mempool.Mbufs, c.Mempool.DataRoom)
 	if len(c.RouteTable) > 0 {
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ROUTE\tPORT\tNEXT HOP")
@@ -236,4 +103,27 @@ func printResolved(w io.Writer, c *config.Config) {
 		}
 		tw.Flush()
 	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintln(w, "warning: "+warn)
+	}
+}
+
+// describeAQM is one line of an AQM spec's effective settings.
+func describeAQM(s aqm.Spec) string {
+	switch s.Kind {
+	case aqm.KindCoDel:
+		c := s.CoDel
+		return fmt.Sprintf("codel target %s interval %s ecn %v", c.Target, c.Interval, c.ECN)
+	case aqm.KindPIE:
+		c := s.PIE
+		return fmt.Sprintf("pie target %s t_update %s alpha %g beta %g ecn %v", c.Target, c.TUpdate, c.Alpha, c.Beta, c.ECN)
+	case aqm.KindRED:
+		r := s.RED
+		parts := []string{fmt.Sprintf("red wq_log2 %d", r.WqLog2)}
+		for _, pr := range r.Profiles {
+			parts = append(parts, fmt.Sprintf("min_th %d max_th %d %s maxp 1/%d", pr.MinTh, pr.MaxTh, r.Unit, pr.MaxPInv))
+		}
+		return strings.Join(parts, " ") + fmt.Sprintf(" ecn %v", r.ECN)
+	}
+	return "none (tail or head drop at the limit)"
 }

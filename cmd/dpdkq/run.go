@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -40,6 +41,53 @@ type runOpts struct {
 	cpuProfile  string
 	reportDir   string
 	sample      time.Duration
+	force       bool
+	sampleSet   bool // --sample given explicitly
+}
+
+// checkOutputs validates the output options before anything starts, so that a run
+// is not lost to a path found unwritable at exit.
+func (o *runOpts) checkOutputs() error {
+	if o.sample <= 0 {
+		return fmt.Errorf("--sample = %s: want a positive interval, e.g. 100ms", o.sample)
+	}
+	if o.sampleSet && o.reportDir == "" {
+		return fmt.Errorf("--sample = %s: only used with --report DIR", o.sample)
+	}
+	if o.reportDir != "" {
+		if ents, err := os.ReadDir(o.reportDir); err == nil && len(ents) > 0 && !o.force {
+			return fmt.Errorf("--report = %q: the directory exists and is not empty; pick a new one, or add --force to overwrite its files", o.reportDir)
+		}
+		if err := os.MkdirAll(o.reportDir, 0o755); err != nil {
+			return fmt.Errorf("--report = %q: %w", o.reportDir, err)
+		}
+		if err := probeWritable(filepath.Join(o.reportDir, ".dpdkq-write-test")); err != nil {
+			return fmt.Errorf("--report = %q: %w", o.reportDir, err)
+		}
+	}
+	if o.summaryJSON != "" {
+		if st, err := os.Stat(o.summaryJSON); err == nil && st.IsDir() {
+			return fmt.Errorf("--summary-json = %q: is a directory, want a file path", o.summaryJSON)
+		}
+		if err := probeWritable(o.summaryJSON + ".dpdkq-write-test"); err != nil {
+			return fmt.Errorf("--summary-json = %q: cannot write there: %w", o.summaryJSON, err)
+		}
+	}
+	return nil
+}
+
+// probeWritable creates and removes path.
+func probeWritable(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(path)
 }
 
 func newRunCmd() *cobra.Command {
@@ -54,7 +102,10 @@ arrived for that long and nothing is left queued. On exit it prints a summary pe
 (rx/tx, drops by reason, packets still queued and freed, mbuf pool use at start and end)
 and with --summary-json writes it as JSON.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRouter(cmd.OutOrStdout(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.sampleSet = cmd.Flags().Changed("sample")
+			return runRouter(cmd.OutOrStdout(), o)
+		},
 	}
 	f := c.Flags()
 	f.StringVarP(&o.config, "config", "c", "", "config file (YAML); default: the embedded example")
@@ -64,7 +115,8 @@ and with --summary-json writes it as JSON.`,
 	f.StringVar(&o.summaryJSON, "summary-json", "", "write the exit summary as JSON to this file")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON (overrides log.format)")
 	f.StringVar(&o.reportDir, "report", "", "at exit write summary.json, ports.csv, queues.csv and PNG plots into this directory")
-	f.DurationVar(&o.sample, "sample", 100*time.Millisecond, "sampling interval of the --report time series")
+	f.DurationVar(&o.sample, "sample", 100*time.Millisecond, "sampling interval of the --report time series (> 0)")
+	f.BoolVar(&o.force, "force", false, "with --report: write into an existing non-empty directory")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run (poll loops included) to this file")
 	return c
 }
@@ -90,8 +142,12 @@ func newLogger(c *config.Config, forceJSON bool) (*zap.Logger, error) {
 }
 
 func runRouter(out io.Writer, o runOpts) error {
-	cfg, err := loadConfig(o.config, o.sets)
+	p, err := loadPlan(o.config, o.sets)
 	if err != nil {
+		return err
+	}
+	cfg := p.Config
+	if err := o.checkOutputs(); err != nil {
 		return err
 	}
 	log, err := newLogger(cfg, o.logJSON)
@@ -99,12 +155,8 @@ func runRouter(out io.Writer, o runOpts) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck
-	archs := &control.Archs{}
-	dc, err := dataplaneConfig(cfg, archs)
-	if err != nil {
-		return err
-	}
-	printResolved(out, cfg)
+	printResolved(out, p)
+	dc := p.Dataplane
 	args := ealArgs(cfg)
 	log.Info("initializing DPDK", zap.String("dpdk", lcore.Version()), zap.Strings("eal_args", args))
 	if err := lcore.Init(args); err != nil {
@@ -139,7 +191,7 @@ func runRouter(out io.Writer, o runOpts) error {
 		}
 	}
 	tuneGC(log)
-	src := control.New(r, cfg, archs, version)
+	src := control.New(r, p, version, lcore.Version())
 	var rec *report.Recorder
 	if o.reportDir != "" {
 		if rec, err = report.NewRecorder(src, o.sample); err != nil {

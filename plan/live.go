@@ -1,0 +1,32 @@
+package plan
+
+import (
+	"time"
+
+	"github.com/dpdkq/dpdkq/config"
+)
+
+// PortRate resolves a live rate change: the rate in bits/s (0: unshaped) and the
+// bucket depth for it; errors name key.
+func (p *Plan) PortRate(key, raw string) (rateBps float64, bucket int, err error) {
+	r, err := config.ParsePortRate(raw)
+	if err != nil {
+		return 0, 0, fe(key, raw, "%v", err)
+	}
+	if r == 0 {
+		return 0, 0, nil
+	}
+	return r, bucketBytes(r), nil
+}
+
+// PortDelay resolves a live delay change; errors name key.
+func (p *Plan) PortDelay(key, raw string) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return 0, fe(key, raw, "want a duration in 0..10s, e.g. 43.5ms")
+	}
+	if err := config.CheckDelay(d); err != nil {
+		return 0, fe(key, raw, "%v", err)
+	}
+	return d, nil
+}
