@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,13 +86,8 @@ func (c *Config) validateQueueing(p *problems) {
 	if n := len(q.Weights); n != 0 && n != classes && n != MaxClasses {
 		p.add("queueing.weights", fmt.Sprint(q.Weights), "has %d entries; want one per class (%d) or %d", n, classes, MaxClasses)
 	} else {
-		for i, w := range q.Weights {
-			if w < 1 || w > 1<<16 {
-				p.add(fmt.Sprintf("queueing.weights[%d]", i), w, "want 1..65536")
-			} else {
-				q.ClassWeights[i] = w
-			}
-		}
+		// The range is the scheduler's (voq), checked by the plan.
+		copy(q.ClassWeights[:], q.Weights)
 	}
 	q.ClassRateBps = [MaxClasses]float64{}
 	for _, k := range sortedKeys(q.ClassRates) {
@@ -199,68 +193,15 @@ func validateProfile(p *problems, key string, qp *QueueProfile) {
 		p.add(key+".aqm.kind", a.Kind, "%s", oneOf("none", "red", "codel", "pie"))
 	}
 
-	k := key + ".aqm.codel."
-	cd := &a.CoDel
-	if cd.Target <= 0 {
-		p.add(k+"target", cd.Target, "want a positive duration, e.g. 5ms")
-	}
-	if cd.Interval <= 0 {
-		p.add(k+"interval", cd.Interval, "want a positive duration, e.g. 100ms")
-	} else if cd.Target >= cd.Interval {
-		p.add(k+"target", cd.Target, "want less than interval %s (RFC 8289 suggests 5-10%% of it)", cd.Interval)
-	}
-	if cd.MTU < 64 || cd.MTU > 65535 {
-		p.add(k+"mtu", cd.MTU, "want 64..65535 bytes")
-	}
-	if cd.CEThreshold < 0 {
-		p.add(k+"ce_threshold", cd.CEThreshold, "want 0 (off) or a positive duration")
-	}
-
-	k = key + ".aqm.pie."
-	pe := &a.PIE
-	if pe.Target <= 0 {
-		p.add(k+"target", pe.Target, "want a positive duration, e.g. 15ms")
-	}
-	if pe.TUpdate <= 0 {
-		p.add(k+"t_update", pe.TUpdate, "want a positive duration, e.g. 15ms")
-	}
-	for _, f := range []struct {
-		name string
-		v    float64
-		eg   string
-	}{{"alpha", pe.Alpha, "0.125"}, {"beta", pe.Beta, "1.25"}} {
-		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			p.add(k+f.name, f.v, "want a positive number, e.g. %s", f.eg)
-		}
-	}
-	if pe.MaxBurst < 0 {
-		p.add(k+"max_burst", pe.MaxBurst, "want 0 or a positive duration, e.g. 150ms")
-	}
-	if !(pe.ECNProb >= 0 && pe.ECNProb <= 1) {
-		p.add(k+"ecn_prob", pe.ECNProb, "want a probability 0..1, e.g. 0.1")
-	}
-
-	k = key + ".aqm.red."
+	// The AQM parameters' ranges are the algorithms' own (package aqm), checked by the
+	// plan for the selected kind; here only their syntax and units.
+	k := key + ".aqm.red."
 	r := &a.RED
-	var minOK, maxOK bool
-	r.MinThSize, minOK = parseSizeKey(p, k+"min_th", r.MinTh, nil)
-	r.MaxThSize, maxOK = parseSizeKey(p, k+"max_th", r.MaxTh, nil)
-	if minOK && maxOK && r.MinThSize.Unit == r.MaxThSize.Unit && r.MinThSize.Value >= r.MaxThSize.Value {
-		p.add(k+"max_th", r.MaxTh, "want more than min_th %s", r.MinTh)
-	}
-	// DPDK rte_red's bounds: RTE_RED_MAXP_INV 1..255, RTE_RED_WQ_LOG2 1..12.
-	if r.MaxpInv < 1 || r.MaxpInv > 255 {
-		p.add(k+"maxp_inv", r.MaxpInv, "want 1..255 (max drop probability 1/maxp_inv)")
-	}
-	if r.WqLog2 < 1 || r.WqLog2 > 12 {
-		p.add(k+"wq_log2", r.WqLog2, "want 1..12 (EWMA weight 2^-wq_log2)")
-	}
+	r.MinThSize, _ = parseSizeKey(p, k+"min_th", r.MinTh, nil)
+	r.MaxThSize, _ = parseSizeKey(p, k+"max_th", r.MaxTh, nil)
 
 	k = key + ".fq."
-	fq := &qp.FQ
-	if fq.Flows < 1 || fq.Flows > 65536 {
-		p.add(k+"flows", fq.Flows, "want 1..65536")
-	}
+	fq := &qp.FQ // flows' range is FQ-CoDel's (voq), checked by the plan
 	fq.QuantumBytes = 0
 	if s, ok := parseSizeKey(p, k+"quantum", fq.Quantum, bytesOnly); ok {
 		fq.QuantumBytes = int64(s.Value)

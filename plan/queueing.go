@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,7 @@ func (p *Plan) buildQueueing() error {
 		// be silently ignored.
 		p.Classes = 1
 		if len(q.ClassRates) > 0 {
-			errs = append(errs, fe("queueing.class_rates", fmt.Sprint(q.ClassRates),
+			errs = append(errs, fe("queueing.class_rates", nil,
 				"architecture input-fifo keeps one FIFO per input and no class queues; remove class_rates or use egress or voq"))
 		}
 		if len(q.ClassQueues) > 0 {
@@ -127,6 +128,7 @@ func (p *Plan) buildQueueing() error {
 	if err := p.checkQueueMbufs(); err != nil {
 		return err
 	}
+	p.Warnings = uniq(p.Warnings)
 	// Validate the widest architecture (one lcore owning every port) with voq's checks,
 	// per-queue limits included, and build its memory model once.
 	all := make([]int, len(c.Ports))
@@ -156,6 +158,16 @@ func dedupe(errs []error) []error {
 		if !seen[e.Error()] {
 			seen[e.Error()] = true
 			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func uniq(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
 		}
 	}
 	return out
