@@ -76,11 +76,11 @@ func (p *Plan) AQMSpec(a config.AQMProfile, key string, pi, cls int, rateBps flo
 // aqmParamKeys maps aqm's parameter names to the keys of the aqm section where they
 // differ.
 var aqmParamKeys = map[string]string{
-	"pie.ecn_threshold":          "pie.ecn_prob",
-	"red.profiles[0].min_th":     "red.min_th",
-	"red.profiles[0].max_th":     "red.max_th",
-	"red.profiles[0].maxp_inv":   "red.maxp_inv",
-	"red.link_rate":              "", // the port's rate, not a key of the aqm section
+	"pie.ecn_threshold":        "pie.ecn_prob",
+	"red.profiles[0].min_th":   "red.min_th",
+	"red.profiles[0].max_th":   "red.max_th",
+	"red.profiles[0].maxp_inv": "red.maxp_inv",
+	"red.link_rate":            "", // the port's rate, not a key of the aqm section
 }
 
 // aqmError names the key of one of aqm's parameter errors under the aqm section key.

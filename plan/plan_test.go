@@ -49,9 +49,9 @@ func build(t *testing.T, yaml string, sets []string, o Options) (*Plan, error) {
 // the plan, with the config key, the value and the allowed range.
 func TestRefusedBeforeDPDK(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		yaml   string
-		set    []string
+		name  string
+		yaml  string
+		set   []string
 		o     *Options
 		key   string
 		value string

@@ -20,7 +20,7 @@ func newConfigCmd() *cobra.Command {
 before it starts DPDK: syntax and units, the algorithms' own ranges, device drivers and
 the files their arguments name, memory and mbuf pool sizes. Prints the resolved plan:
 ports, queueing, each class's AQM, the buffer model, routes and warnings.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := loadPlan(path, sets)
 			if err != nil {
