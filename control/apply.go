@@ -165,15 +165,15 @@ func decodeAQM(m map[string]any) (config.AQMProfile, error) {
 	var prof config.AQMProfile
 	var md mapstructure.Metadata
 	dec, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result: &prof, TagName: "mapstructure", ErrorUnused: true, WeaklyTypedInput: true, Metadata: &md,
+		Result: &prof, TagName: "mapstructure", WeaklyTypedInput: true, Metadata: &md,
 		DecodeHook: mapstructure.StringToTimeDurationHookFunc(),
 	})
 	if err := dec.Decode(m); err != nil {
-		if len(md.Unused) > 0 {
-			sort.Strings(md.Unused)
-			return prof, bad("aqm."+md.Unused[0], "", "unknown key; want kind and the codel, pie or red parameters of the config file's aqm section")
-		}
-		return prof, bad("aqm", "", "want the config file's aqm section, e.g. {\"kind\": \"codel\", \"codel\": {\"target\": \"5ms\"}}")
+		return prof, bad("aqm", "", "want the config file's aqm section, e.g. {\"kind\": \"codel\", \"codel\": {\"target\": \"5ms\"}}, with durations such as 5ms")
+	}
+	if len(md.Unused) > 0 {
+		sort.Strings(md.Unused)
+		return prof, bad("aqm."+md.Unused[0], "", "unknown key; want kind and the codel, pie or red parameters of the config file's aqm section")
 	}
 	return prof, nil
 }
