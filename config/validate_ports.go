@@ -412,6 +412,67 @@ func (c *Config) routePort(p *problems, key, name string, ports map[string]int) 
 	return pt, true
 }
 
+// checkRoute checks one static route's prefix, next hop and MAC (against its egress
+// port pt when known) and fills its parsed fields; keys are prefix+"prefix" etc.
+func checkRoute(p *problems, prefix string, r *Route, pt *Port) bool {
+	r.Net, r.PortIndex, r.NextHop, r.NextHopMAC, r.HasMAC, r.Connected = netip.Prefix{}, -1, netip.Addr{}, [6]byte{}, false, false
+	if pt != nil {
+		r.PortIndex = pt.Index
+	}
+	ok := true
+	pfx, err := netip.ParsePrefix(strings.TrimSpace(r.Prefix))
+	switch {
+	case err != nil || !pfx.Addr().Is4():
+		p.add(prefix+"prefix", r.Prefix, "want an IPv4 CIDR prefix such as 10.2.0.0/16")
+		ok = false
+	case pfx != pfx.Masked():
+		p.add(prefix+"prefix", r.Prefix, "host bits are set; did you mean %s?", pfx.Masked())
+		ok = false
+	default:
+		r.Net = pfx
+	}
+	if r.Via != "" {
+		via, err := parseIPv4(r.Via)
+		switch {
+		case err != nil:
+			p.add(prefix+"via", r.Via, "%v", err)
+			ok = false
+		case pt != nil && pt.Addr.IsValid() && !pt.Addr.Masked().Contains(via):
+			p.add(prefix+"via", r.Via, "next hop is outside port %s's subnet %s", pt.Name, pt.Addr.Masked())
+			ok = false
+		case pt != nil && pt.Addr.IsValid() && via == pt.Addr.Addr():
+			p.add(prefix+"via", r.Via, "next hop is port %s's own address", pt.Name)
+			ok = false
+		default:
+			r.NextHop = via
+		}
+	}
+	if r.MAC != "" {
+		hw, err := ParseMAC(r.MAC)
+		if err != nil {
+			p.add(prefix+"mac", r.MAC, "%v", err)
+			ok = false
+		} else {
+			r.NextHopMAC, r.HasMAC = hw, true
+		}
+	}
+	return ok
+}
+
+// ParseRoute checks a static route given at run time (a live route_add) as the
+// file's routes are checked; errors are *FieldError keyed prefix, port, via and mac.
+func (c *Config) ParseRoute(prefix, port, via, mac string) (Route, error) {
+	ports := map[string]int{}
+	for i := range c.Ports {
+		ports[c.Ports[i].Name] = i
+	}
+	p := &problems{}
+	r := Route{Prefix: prefix, Port: port, Via: via, MAC: mac}
+	pt, _ := c.routePort(p, "port", port, ports)
+	checkRoute(p, "", &r, pt)
+	return r, p.err()
+}
+
 // validateRoutes checks static routes and builds RouteTable: the connected subnet of
 // each route-mode port, then the static routes.
 func (c *Config) validateRoutes(p *problems, ports map[string]int) {
@@ -430,53 +491,14 @@ func (c *Config) validateRoutes(p *problems, ports map[string]int) {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		key := fmt.Sprintf("routes[%d]", i)
-		r.Net, r.PortIndex, r.NextHop, r.NextHopMAC, r.HasMAC, r.Connected = netip.Prefix{}, -1, netip.Addr{}, [6]byte{}, false, false
-		ok := true
-		pfx, err := netip.ParsePrefix(strings.TrimSpace(r.Prefix))
-		switch {
-		case err != nil || !pfx.Addr().Is4():
-			p.add(key+".prefix", r.Prefix, "want an IPv4 CIDR prefix such as 10.2.0.0/16")
-			ok = false
-		case pfx != pfx.Masked():
-			p.add(key+".prefix", r.Prefix, "host bits are set; did you mean %s?", pfx.Masked())
-			ok = false
-		default:
-			if prev, dup := owner[pfx]; dup {
+		pt, havePort := c.routePort(p, key+".port", r.Port, ports)
+		ok := checkRoute(p, key+".", r, pt) && havePort
+		if r.Net.IsValid() {
+			if prev, dup := owner[r.Net]; dup {
 				p.add(key+".prefix", r.Prefix, "duplicate prefix, same as %s", prev)
 				ok = false
 			} else {
-				owner[pfx] = fmt.Sprintf("routes[%d]", i)
-			}
-			r.Net = pfx
-		}
-		pt, havePort := c.routePort(p, key+".port", r.Port, ports)
-		if havePort {
-			r.PortIndex = pt.Index
-		}
-		ok = ok && havePort
-		if r.Via != "" {
-			via, err := parseIPv4(r.Via)
-			switch {
-			case err != nil:
-				p.add(key+".via", r.Via, "%v", err)
-				ok = false
-			case havePort && pt.Addr.IsValid() && !pt.Addr.Masked().Contains(via):
-				p.add(key+".via", r.Via, "next hop is outside port %s's subnet %s", pt.Name, pt.Addr.Masked())
-				ok = false
-			case havePort && pt.Addr.IsValid() && via == pt.Addr.Addr():
-				p.add(key+".via", r.Via, "next hop is port %s's own address", pt.Name)
-				ok = false
-			default:
-				r.NextHop = via
-			}
-		}
-		if r.MAC != "" {
-			hw, err := ParseMAC(r.MAC)
-			if err != nil {
-				p.add(key+".mac", r.MAC, "%v", err)
-				ok = false
-			} else {
-				r.NextHopMAC, r.HasMAC = hw, true
+				owner[r.Net] = fmt.Sprintf("routes[%d]", i)
 			}
 		}
 		if ok {

@@ -70,29 +70,13 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 		}
 		return s.r.SetPortDelay(ctx, port, d)
 	case "route_add":
-		pfx, err := netip.ParsePrefix(c.Prefix)
-		if err != nil || !pfx.Addr().Is4() {
-			return bad("prefix", c.Prefix, "want an IPv4 CIDR, e.g. 10.3.0.0/16")
-		}
-		port, err := s.portIndex(c.Port)
+		r, err := s.plan.Config.ParseRoute(c.Prefix, c.Port, c.Via, c.MAC)
 		if err != nil {
-			return err
+			return changeError(err)
 		}
-		rt := dataplane.Route{Prefix: pfx.Masked(), Port: port}
-		if c.Via != "" {
-			if rt.Via, err = netip.ParseAddr(c.Via); err != nil || !rt.Via.Is4() {
-				return bad("via", c.Via, "want an IPv4 next-hop address")
-			}
-			if a := s.r.PortConfigs()[port].Addr; a.IsValid() && !a.Masked().Contains(rt.Via) {
-				return bad("via", c.Via, "next hop is not in %s's subnet %s", c.Port, a.Masked())
-			}
-		}
-		if c.MAC != "" {
-			hw, err := config.ParseMAC(c.MAC)
-			if err != nil {
-				return bad("mac", c.MAC, "%v", err)
-			}
-			rt.MAC = hw
+		rt := dataplane.Route{Prefix: r.Net, Port: r.PortIndex, Via: r.NextHop}
+		if r.HasMAC {
+			rt.MAC = r.NextHopMAC
 		}
 		if err := s.r.AddRouteLive(ctx, rt); err != nil {
 			return bad("prefix", c.Prefix, "%v", err)
