@@ -124,6 +124,7 @@ func (f *fakeDataplane) DeleteRouteLive(_ context.Context, pfx netip.Prefix) err
 	f.del = append(f.del, pfx)
 	return nil
 }
+
 // DoEgress and DoArch publish after fn, as the owner lcore's loop does soon after.
 func (f *fakeDataplane) DoEgress(_ context.Context, port int, fn func(e dataplane.Egress) error) error {
 	defer f.arch.Publish()

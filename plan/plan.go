@@ -163,12 +163,16 @@ func procMemTotal() (int64, error) {
 	return 0, errors.New("no MemTotal in /proc/meminfo")
 }
 
-// checkDeviceFiles checks the files a port's devargs name: net_pcap's rx_pcap must be
-// a readable file, tx_pcap's directory must exist (the driver creates the file).
+// checkDeviceFiles checks what a port's device needs of the machine: the PCI bus for a
+// PCI address, and the files its devargs name (net_pcap's rx_pcap must be a readable
+// file, tx_pcap's directory must exist: the driver creates the file).
 func checkDeviceFiles(c *config.Config, i int) error {
 	p := &c.Ports[i]
 	key := fmt.Sprintf("ports[%d].device", i)
 	var errs []error
+	if p.IsPCI && c.EAL.NoPCI {
+		errs = append(errs, fe(key, p.DevArgs, "is a PCI device, but eal.no_pci is true: DPDK would not scan the PCI bus; set eal.no_pci: false"))
+	}
 	for _, arg := range strings.Split(p.DevArgs, ",")[1:] {
 		k, v, _ := strings.Cut(arg, "=")
 		switch k {

@@ -98,6 +98,8 @@ func TestRefusedBeforeDPDK(t *testing.T) {
 			key: "ports[0].device", value: "net_pcap0,rx_pcap=/nonexistent/in.pcap", msg: "no such file or directory"},
 		{name: "missing tx_pcap directory", set: []string{"ports.1.device=net_pcap1,tx_pcap=/nonexistent/out.pcap"},
 			key: "ports[1].device", value: "net_pcap1,tx_pcap=/nonexistent/out.pcap", msg: "directory /nonexistent does not exist"},
+		{name: "PCI device without the PCI bus", set: []string{"ports.0.device=0000:01:00.0"},
+			key: "ports[0].device", value: "0000:01:00.0", msg: "eal.no_pci"},
 		{name: "input-fifo with class rates", set: []string{"queueing.architecture=input-fifo", "queueing.class_rates.3=1Mbps"},
 			key: "queueing.class_rates", msg: "no class queues"},
 		{name: "fq classes disagree", yaml: "queueing: {class_queues: {2: {fq: {enabled: true, flows: 256}}, 3: {fq: {enabled: true}}}}\n",
