@@ -54,7 +54,7 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 		if err != nil {
 			return err
 		}
-		rate, bucket, err := s.plan.PortRate("rate", c.Rate)
+		rate, bucket, err := s.plan.PortRate("rate", c.Rate, port)
 		if err != nil {
 			return changeError(err)
 		}

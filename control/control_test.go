@@ -183,7 +183,7 @@ func TestApply(t *testing.T) {
 	assert.False(t, f.arch.policies[[2]int{1, 1}])
 	require.NoError(t, s.Apply(ctx, api.Change{Kind: "port_rate", Port: "out0", Rate: "10Mbps"}))
 	assert.Equal(t, 10e6, f.rate[1])
-	assert.Equal(t, 3000, f.bucket[1], "the plan's bucket for the rate")
+	assert.Equal(t, 3076, f.bucket[1], "the start-up bucket formula at the new rate")
 	require.NoError(t, s.Apply(ctx, api.Change{Kind: "port_rate", Port: "out0", Rate: "0"}))
 	assert.Zero(t, f.rate[1])
 	require.NoError(t, s.Apply(ctx, api.Change{Kind: "port_delay", Port: "out0", Delay: "43.5ms"}))

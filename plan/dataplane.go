@@ -28,7 +28,7 @@ func (p *Plan) buildDataplane() error {
 		pc := dataplane.PortConfig{
 			Name: pt.Name, Device: pt.DevArgs, Peer: pt.PeerIndex, Addr: pt.Addr, RxQueues: pt.RXQueues,
 			RxDesc: pt.RXDesc, TxDesc: pt.TXDesc, Promisc: pt.Promiscuous, RateBps: pt.RateBps,
-			BurstBytes: p.Ports[i].BucketBytes, Overhead: 24, Delay: pt.Delay, EgressLcore: -1,
+			BurstBytes: p.Ports[i].BucketBytes, Overhead: config.WireOverhead, Delay: pt.Delay, EgressLcore: -1,
 		}
 		if pt.Mode == config.ModeXConnect {
 			pc.Mode = dataplane.ModeXConnect

@@ -6,9 +6,9 @@ import (
 	"github.com/dpdkq/dpdkq/config"
 )
 
-// PortRate resolves a live rate change: the rate in bits/s (0: unshaped) and the
-// bucket depth for it; errors name key.
-func (p *Plan) PortRate(key, raw string) (rateBps float64, bucket int, err error) {
+// PortRate resolves a live rate change of port pi: the rate in bits/s (0: unshaped)
+// and the bucket depth for it, as at start; errors name key.
+func (p *Plan) PortRate(key, raw string, pi int) (rateBps float64, bucket int, err error) {
 	r, err := config.ParsePortRate(raw)
 	if err != nil {
 		return 0, 0, fe(key, raw, "%v", err)
@@ -16,7 +16,7 @@ func (p *Plan) PortRate(key, raw string) (rateBps float64, bucket int, err error
 	if r == 0 {
 		return 0, 0, nil
 	}
-	return r, bucketBytes(r), nil
+	return r, p.bucketBytes(pi, r), nil
 }
 
 // PortDelay resolves a live delay change; errors name key.

@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"github.com/dpdkq/dpdkq/aqm"
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
+	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/voq"
 )
 
@@ -100,15 +100,22 @@ func BuildWith(c *config.Config, o Options) (*Plan, error) {
 	return p, nil
 }
 
-// bucketBytes is the default shaper bucket depth for a rate: at start (ports with no
-// burst given) and after a live rate change. One millisecond at the rate, but never
-// under two full-size frames, so that back-to-back MTU frames can leave at a low rate.
-func bucketBytes(rateBps float64) int {
-	return max(2*1500, int(math.Ceil(rateBps*1e-3/8)))
+// bucketBytes is the default shaper bucket depth of port pi at a rate, for a live
+// rate change: the formula config uses at start for a port with no burst given
+// (link.DefaultBurstBytes at the port's largest frame on the wire).
+func (p *Plan) bucketBytes(pi int, rateBps float64) int {
+	return link.DefaultBurstBytes(rateBps, p.Config.Ports[pi].WireFrameBytes())
 }
 
-// classRateBurst is the bucket depth of a class rate cap: as for port shapers.
-func classRateBurst(rateBps float64) int { return bucketBytes(rateBps) }
+// classRateBurst is the bucket depth of a class rate cap: as for port shapers, at the
+// largest frame of any port.
+func (p *Plan) classRateBurst(rateBps float64) int {
+	frame := 0
+	for i := range p.Config.Ports {
+		frame = max(frame, p.Config.Ports[i].WireFrameBytes())
+	}
+	return link.DefaultBurstBytes(rateBps, frame)
+}
 
 // fe builds a *config.FieldError.
 func fe(key string, value any, format string, a ...any) *config.FieldError {

@@ -135,7 +135,6 @@ func TestDefaultPlan(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p.Ports, 2)
 	assert.Equal(t, 0, p.Ports[0].BucketBytes, "unshaped")
-	// Default bucket: max(2*1500 B, 62.5e6 b/s * 1 ms / 8 = 7812.5 B -> 7813 B).
 	assert.Equal(t, 7813, p.Ports[1].BucketBytes)
 	assert.Equal(t, 7813, p.Dataplane.Ports[1].BurstBytes)
 	assert.Equal(t, Limit{Pkts: 1000, Text: "1000p = 1514000 B at MTU 1514"}, p.Ports[1].Limits[0])
@@ -259,11 +258,11 @@ func TestLiveChanges(t *testing.T) {
 	_, _, err = p.QueueLimit("limit", "lots", 0, 0)
 	assertField(t, err, "limit", "lots", "above zero")
 
-	r, b, err := p.PortRate("rate", "10Mbps")
+	r, b, err := p.PortRate("rate", "10Mbps", 1)
 	require.NoError(t, err)
 	assert.Equal(t, 10e6, r)
-	assert.Equal(t, 3000, b)
-	_, _, err = p.PortRate("rate", "10 parsecs")
+	assert.Equal(t, 3076, b, "the start-up formula: two 1538 B frames on the wire")
+	_, _, err = p.PortRate("rate", "10 parsecs", 1)
 	assertField(t, err, "rate", "10 parsecs", "")
 	_, err = p.PortDelay("delay", "11s")
 	assertField(t, err, "delay", "11s", "0..10s")

@@ -60,7 +60,7 @@ func (p *Plan) buildQueueing() error {
 		p.sched.Weights = append(p.sched.Weights, q.ClassWeights[cls])
 		r := voq.Rate{}
 		if bps := q.ClassRateBps[cls]; bps > 0 {
-			r = voq.Rate{BitsPerSec: int64(bps), BurstBytes: classRateBurst(bps)}
+			r = voq.Rate{BitsPerSec: int64(bps), BurstBytes: p.classRateBurst(bps)}
 		}
 		p.sched.Rates = append(p.sched.Rates, r)
 	}
@@ -102,10 +102,7 @@ func (p *Plan) buildQueueing() error {
 		pt := &c.Ports[pi]
 		port := Port{Name: pt.Name, RateBps: pt.RateBps, Delay: pt.Delay}
 		if pt.Shaped() {
-			port.BucketBytes = int(pt.BurstBytes)
-			if port.BucketBytes == 0 {
-				port.BucketBytes = bucketBytes(pt.RateBps)
-			}
+			port.BucketBytes = int(pt.BurstBytes) // burst as given, or config's default for the rate
 		}
 		for cls := 0; cls < p.Classes; cls++ {
 			prof := &q.PerClass[cls]
