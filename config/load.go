@@ -531,3 +531,21 @@ func typeAt(name string) reflect.Type {
 	}
 	return t
 }
+
+// DecodeAQM reads an aqm section given at run time (a live change, in the file's form:
+// {"kind": "codel", "codel": {"target": "5ms"}}) with the file's decoding rules: the
+// same unknown-key errors with suggestions, durations with a unit. Errors are
+// *FieldError keyed from "aqm".
+func DecodeAQM(m map[string]any) (AQMProfile, error) {
+	c := &Config{}
+	errs := decode(map[string]any{"queueing": map[string]any{"queue": map[string]any{"aqm": m}}}, c)
+	if len(errs) == 0 {
+		return c.Queueing.Queue.AQM, nil
+	}
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		e.Key = strings.TrimPrefix(e.Key, "queueing.queue.")
+		out[i] = e
+	}
+	return AQMProfile{}, errors.Join(out...)
+}

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strconv"
-
-	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/buffer"
@@ -144,32 +141,14 @@ func (s *Source) applyLimit(ctx context.Context, c api.Change) error {
 	return nil
 }
 
-// decodeAQM reads a live aqm change in config-file form; errors name the key.
-func decodeAQM(m map[string]any) (config.AQMProfile, error) {
-	var prof config.AQMProfile
-	var md mapstructure.Metadata
-	dec, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result: &prof, TagName: "mapstructure", WeaklyTypedInput: true, Metadata: &md,
-		DecodeHook: mapstructure.StringToTimeDurationHookFunc(),
-	})
-	if err := dec.Decode(m); err != nil {
-		return prof, bad("aqm", "", "want the config file's aqm section, e.g. {\"kind\": \"codel\", \"codel\": {\"target\": \"5ms\"}}, with durations such as 5ms")
-	}
-	if len(md.Unused) > 0 {
-		sort.Strings(md.Unused)
-		return prof, bad("aqm."+md.Unused[0], "", "unknown key; want kind and the codel, pie or red parameters of the config file's aqm section")
-	}
-	return prof, nil
-}
-
 func (s *Source) applyAQM(ctx context.Context, c api.Change) error {
 	port, cls, err := s.portClass(c)
 	if err != nil {
 		return err
 	}
-	prof, err := decodeAQM(c.AQM)
+	prof, err := config.DecodeAQM(c.AQM)
 	if err != nil {
-		return err
+		return changeError(err)
 	}
 	rate, _ := s.r.PortRate(port)
 	// Resolve every addressed class before changing any, so a refusal changes nothing.
