@@ -319,8 +319,8 @@ func (c *Carver) SetAlpha(profile string, n int) error {
 	if !pr.dynamic {
 		return errf("profile %q: dynamic_th cannot be set, its pool is static", profile)
 	}
-	if n < MinDynamicTh || n > MaxDynamicTh {
-		return errf("profile %q: dynamic_th %d out of range %d..%d", profile, n, MinDynamicTh, MaxDynamicTh)
+	if err := checkDynamicTh(profile, n); err != nil {
+		return err
 	}
 	pr.shift = int8(n)
 	return nil

@@ -84,6 +84,29 @@ type Config struct {
 // errf builds a configuration error. Only constructors and Set* methods use it.
 func errf(format string, a ...any) error { return fmt.Errorf("carving: "+format, a...) }
 
+// ProfileError is a profile parameter out of range; Profile and Param name it, so a
+// caller can name its own key.
+type ProfileError struct {
+	Profile string // profile name
+	Param   string // "dynamic_th", "reserved", "static_th"
+	Value   string
+	Msg     string // what is allowed
+}
+
+// Error formats the problem as `carving: profile "P": Param Value Msg`.
+func (e *ProfileError) Error() string {
+	return fmt.Sprintf("carving: profile %q: %s %s %s", e.Profile, e.Param, e.Value, e.Msg)
+}
+
+// checkDynamicTh is the range of dynamic_th, at construction and in SetAlpha.
+func checkDynamicTh(profile string, n int) error {
+	if n < MinDynamicTh || n > MaxDynamicTh {
+		return &ProfileError{Profile: profile, Param: "dynamic_th", Value: fmt.Sprint(n),
+			Msg: fmt.Sprintf("out of range %d..%d", MinDynamicTh, MaxDynamicTh)}
+	}
+	return nil
+}
+
 // validate checks cfg and returns the pool index of every profile and the profile
 // index of every queue.
 func (cfg *Config) validate() (profPool []int32, bind []int32, err error) {
@@ -141,8 +164,8 @@ func (cfg *Config) validate() (profPool []int32, bind []int32, err error) {
 		}
 		switch cfg.Pools[pi].Mode {
 		case Dynamic:
-			if pr.DynamicTh < MinDynamicTh || pr.DynamicTh > MaxDynamicTh {
-				return nil, nil, errf("profile %q: dynamic_th %d out of range %d..%d", pr.Name, pr.DynamicTh, MinDynamicTh, MaxDynamicTh)
+			if err := checkDynamicTh(pr.Name, pr.DynamicTh); err != nil {
+				return nil, nil, err
 			}
 			if pr.StaticTh != 0 {
 				return nil, nil, errf("profile %q: static_th %d set but pool %q is dynamic (use dynamic_th)", pr.Name, pr.StaticTh, pr.Pool)

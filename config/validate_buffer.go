@@ -57,9 +57,6 @@ func (c *Config) validateBuffer(p *problems, ports map[string]int) {
 		case pr.DynamicTh == nil && pr.StaticTh == "":
 			p.add(key, nil, "set one of dynamic_th (alpha = 2^n, -7..7) or static_th (a size)")
 		case pr.DynamicTh != nil:
-			if *pr.DynamicTh < -7 || *pr.DynamicTh > 7 {
-				p.add(key+".dynamic_th", *pr.DynamicTh, "want -7..7 (alpha = 2^dynamic_th)")
-			}
 			if pr.PoolIndex >= 0 && b.Pools[pr.PoolIndex].Mode == "static" {
 				p.add(key+".dynamic_th", *pr.DynamicTh, "pool %s is static; its profiles take static_th", pr.Pool)
 			}

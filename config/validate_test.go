@@ -116,8 +116,6 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 			key: "buffer.profiles[0]", msg: "only one"},
 		{name: "profile no threshold", yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p}]\n",
 			key: "buffer.profiles[0]", msg: "set one of"},
-		{name: "dynamic th range", yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p, dynamic_th: 9}]\n",
-			key: "buffer.profiles[0].dynamic_th", value: "9", msg: "-7..7"},
 		{name: "binding missing profile", yaml: "buffer:\n  bindings: [{profile: lossy, port: out0}]\n", key: "buffer.bindings[0].profile", value: "lossy", msg: "no such profile"},
 		{name: "binding time size on unshaped port",
 			yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p, reserved: 2ms, dynamic_th: 0}]\n  bindings: [{profile: x, port: in0}]\n",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/buffer"
+	"github.com/dpdkq/dpdkq/carving"
 	"github.com/dpdkq/dpdkq/config"
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/plan"
@@ -222,6 +223,10 @@ func (s *Source) applyBuffer(ctx context.Context, c api.Change) error {
 			return fn()
 		})
 		if err != nil {
+			var pe *carving.ProfileError
+			if errors.As(err, &pe) && pe.Param == "dynamic_th" {
+				return bad("dynamic_th", pe.Value, "%s; alpha = 2^dynamic_th (profile %s)", pe.Msg, pe.Profile)
+			}
 			field := "pool"
 			if c.Kind != "pool_size" {
 				field = "profile"

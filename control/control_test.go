@@ -251,7 +251,7 @@ func TestApplyMemoryModel(t *testing.T) {
 		{api.Change{Kind: "pool_size", Pool: "shared", Size: "10ms"}, "size", "10ms", "bytes"},
 		{api.Change{Kind: "pool_size", Pool: "nope", Size: "1MB"}, "pool", "nope", "nope"},
 		{api.Change{Kind: "profile_alpha", Profile: "lossy"}, "dynamic_th", "", "-7..7"},
-		{api.Change{Kind: "profile_alpha", Profile: "lossy", Alpha: intp(9)}, "profile", "lossy", "-7..7"},
+		{api.Change{Kind: "profile_alpha", Profile: "lossy", Alpha: intp(9)}, "dynamic_th", "9", "-7..7"},
 	} {
 		err := s.Apply(ctx, tc.c)
 		var ce *api.ChangeError

@@ -105,13 +105,21 @@ func (p *Plan) MemoryModel(layout []voq.QueueInfo, copyOffchip func(uintptr) uin
 	}
 	m, err := buffer.New(*bc)
 	if err != nil {
-		return nil, memoryError(err)
+		return nil, p.memoryError(err)
 	}
 	return m, nil
 }
 
-// memoryError names the buffer section in carving's and hybrid's errors.
-func memoryError(err error) error {
+// memoryError names the key in carving's and hybrid's errors.
+func (p *Plan) memoryError(err error) error {
+	var pe *carving.ProfileError
+	if errors.As(err, &pe) {
+		for i, pr := range p.Config.Buffer.Profiles {
+			if pr.Name == pe.Profile {
+				return fe(fmt.Sprintf("buffer.profiles[%d].%s", i, pe.Param), pe.Value, "want %s", strings.TrimPrefix(pe.Msg, "out of range "))
+			}
+		}
+	}
 	msg := strings.TrimPrefix(err.Error(), "buffer: ")
 	switch {
 	case strings.HasPrefix(msg, "hybrid: "):
