@@ -110,6 +110,9 @@ func (p *Plan) MemoryModel(layout []voq.QueueInfo, copyOffchip func(uintptr) uin
 	return m, nil
 }
 
+// hybridKeys maps hybrid's parameter names to the buffer.hybrid keys.
+var hybridKeys = map[string]string{"onchip_bytes": "onchip", "offchip_bytes": "offchip", "offchip_rate": "offchip_bandwidth"}
+
 // memoryError names the key in carving's and hybrid's errors.
 func (p *Plan) memoryError(err error) error {
 	var pe *carving.ProfileError
@@ -123,7 +126,13 @@ func (p *Plan) memoryError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "buffer: ")
 	switch {
 	case strings.HasPrefix(msg, "hybrid: "):
-		return fe("buffer.hybrid", nil, "%s", strings.TrimPrefix(msg, "hybrid: "))
+		msg = strings.TrimPrefix(msg, "hybrid: ")
+		// hybrid names its Params in their config spelling where they differ.
+		param, rest, _ := strings.Cut(msg, " ")
+		if k, ok := hybridKeys[param]; ok {
+			return fe("buffer.hybrid."+k, nil, "%s", rest)
+		}
+		return fe("buffer.hybrid", nil, "%s", msg)
 	case strings.HasPrefix(msg, "carving: "):
 		return fe("buffer", nil, "%s", strings.TrimPrefix(msg, "carving: "))
 	}

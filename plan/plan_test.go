@@ -80,6 +80,8 @@ func TestRefusedBeforeDPDK(t *testing.T) {
 			key:  "mempool.mbufs", value: "8191", msg: "want at least"},
 		{name: "dynamic_th range", yaml: "buffer:\n  pools: [{name: p, size: 1MB}]\n  profiles: [{name: x, pool: p, dynamic_th: 9}]\n",
 			key: "buffer.profiles[0].dynamic_th", value: "9", msg: "-7..7"},
+		{name: "hybrid tier below one cell", set: []string{"buffer.hybrid.enabled=true", "buffer.hybrid.onchip=100B"},
+			key: "buffer.hybrid.onchip", msg: "at least one on-chip cell"},
 		{name: "queue limit beyond the mbuf pool", set: []string{"queueing.queue.limit=10000p"},
 			key: "queueing.queue.limit", value: "10000p", msg: "more than the pool can spare"},
 		{name: "class queue limit beyond the mbuf pool", yaml: "queueing: {class_queues: {5: {limit: 100000p}}}\n",
