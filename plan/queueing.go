@@ -249,17 +249,21 @@ func (p *Plan) VOQConfig(owned []int) (voq.Config, error) {
 		return vc, p.voqError(err)
 	}
 	if n > voq.MaxDescriptors {
-		key, raw := "queueing.queue.limit", q.Queue.Limit
-		best := 0
+		// Name the largest limit: the one to lower.
+		key, raw, best := p.classKey(0)+".fq.limit", q.PerClass[0].FQ.Limit, -1
 		for cls := 0; cls < p.Classes; cls++ {
-			if lim := q.PerClass[cls].LimitSize.Value; p.FQ == nil || !p.fqClass(cls) {
-				if v := int(lim); v > best || cls == 0 {
-					best, key, raw = v, p.classKey(cls)+".limit", q.PerClass[cls].Limit
+			if p.fqClass(cls) {
+				continue
+			}
+			for _, pt := range p.Ports {
+				l := pt.Limits[cls]
+				if size := max(l.Pkts, l.Bytes/64); size > best {
+					best, key, raw = size, p.classKey(cls)+".limit", q.PerClass[cls].Limit
 				}
 			}
 		}
-		return vc, fe(key, raw, "the queues would preallocate %d packet descriptors (%d B each), want at most %d: lower the limits, classes or ports",
-			n, 48, voq.MaxDescriptors)
+		return vc, fe(key, raw, "the queues would preallocate %d packet descriptors, want at most %d: lower the limits, classes or ports",
+			n, voq.MaxDescriptors)
 	}
 	return vc, nil
 }
