@@ -142,43 +142,6 @@ func (c *Config) validateQueueing(p *problems) {
 		q.ClassQueues[k] = prof
 		q.PerClass[cls] = prof
 	}
-	c.checkPortSizes(p)
-}
-
-// checkPortSizes reports queue sizes given in time or BDP when some port, whose class
-// queues they would size, has no rate to resolve them against.
-func (c *Config) checkPortSizes(p *problems) {
-	var unshaped []string
-	for _, pt := range c.Ports {
-		if !pt.Shaped() {
-			unshaped = append(unshaped, pt.Name)
-		}
-	}
-	if len(unshaped) == 0 {
-		return
-	}
-	check := func(key, raw, inherited string, s Size) {
-		if raw != "" && raw != inherited && s.needsRate() {
-			p.add(key, raw, "is a %s size and needs a port rate, but port(s) %s are unshaped; "+
-				"give it in bytes or packets, or set those ports' rate", s.Unit, strings.Join(unshaped, ", "))
-		}
-	}
-	checkProfile := func(key string, qp, base *QueueProfile) {
-		var inh QueueProfile
-		if base != nil {
-			inh = *base
-		}
-		check(key+".limit", qp.Limit, inh.Limit, qp.LimitSize)
-		check(key+".aqm.red.min_th", qp.AQM.RED.MinTh, inh.AQM.RED.MinTh, qp.AQM.RED.MinThSize)
-		check(key+".aqm.red.max_th", qp.AQM.RED.MaxTh, inh.AQM.RED.MaxTh, qp.AQM.RED.MaxThSize)
-		check(key+".fq.limit", qp.FQ.Limit, inh.FQ.Limit, qp.FQ.LimitSize)
-	}
-	q := &c.Queueing
-	checkProfile("queueing.queue", &q.Queue, nil)
-	for _, k := range sortedKeys(q.ClassQueues) {
-		qp := q.ClassQueues[k]
-		checkProfile(fmt.Sprintf("queueing.class_queues[%s]", k), &qp, &q.Queue)
-	}
 }
 
 // validateProfile checks one queue profile's syntax, units and obvious ranges; the

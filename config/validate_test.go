@@ -33,7 +33,6 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{name: "bad size", set: []string{"queueing.queue.limit=10 parsecs"}, key: "queueing.queue.limit", value: "10 parsecs", msg: "unknown unit"},
 		{name: "bad burst", set: []string{"ports.1.burst=12kb"}, key: "ports[1].burst", value: "12kb", msg: "bits"},
 		{name: "burst below a frame", set: []string{"ports.1.burst=1000B"}, key: "ports[1].burst", value: "1000B", msg: "full frame"},
-		{name: "time limit on unshaped port", set: []string{"queueing.queue.limit=10ms"}, key: "queueing.queue.limit", value: "10ms", msg: "in0"},
 		{name: "bad CIDR", set: []string{"routes.0.prefix=10.2.0.0/33"}, key: "routes[0].prefix", value: "10.2.0.0/33", msg: "CIDR"},
 		{name: "host bits", set: []string{"routes.0.prefix=10.2.0.1/16"}, key: "routes[0].prefix", value: "10.2.0.1/16", msg: "10.2.0.0/16"},
 		{name: "port ipv4 without prefix", set: []string{"ports.0.ipv4=10.0.0.1"}, key: "ports[0].ipv4", value: "10.0.0.1", msg: "prefix length"},
