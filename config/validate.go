@@ -162,16 +162,6 @@ func (c *Config) validateMempool(p *problems) {
 	if m.DataRoom < mbufHeadroom+64 || m.DataRoom > 65535 {
 		p.add("mempool.data_room", m.DataRoom, "want %d..65535 bytes (128 B headroom plus at least a 64 B frame)", mbufHeadroom+64)
 	}
-	// Every rx descriptor holds an mbuf from the moment the port starts, and every
-	// lcore's cache can hide up to Cache more; a smaller pool fails at port start.
-	need := m.Cache * len(c.EAL.LcoreIDs)
-	for _, pt := range c.Ports {
-		need += pt.RXQueues * pt.RXDesc
-	}
-	if m.Mbufs > 0 && need > m.Mbufs {
-		p.add("mempool.mbufs", m.Mbufs, "too small: the rx rings (rx_queues x rx_desc over all ports) and "+
-			"the per-lcore caches hold %d mbufs before any packet is queued; want more than that", need)
-	}
 }
 
 // mbufHeadroom is DPDK's RTE_PKTMBUF_HEADROOM, taken from every mbuf's data room.

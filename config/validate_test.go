@@ -80,7 +80,6 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{name: "bad listen", set: []string{"api.listen=localhost"}, key: "api.listen", value: "localhost", msg: "host:port"},
 		{name: "bad log level", set: []string{"log.level=verbose"}, key: "log.level", value: "verbose", msg: "debug, info, warn, error"},
 		{name: "burst size", set: []string{"burst_size=0"}, key: "burst_size", value: "0", msg: "1..512"},
-		{name: "mempool too small", set: []string{"mempool.mbufs=1000"}, key: "mempool.mbufs", value: "1000", msg: "rx rings"},
 		{name: "mempool cache", set: []string{"mempool.cache=1000"}, key: "mempool.cache", value: "1000", msg: "0..512"},
 		{name: "mtu exceeds data room", set: []string{"ports.0.mtu=9000"}, key: "ports[0].mtu", value: "9000", msg: "data_room"},
 		{name: "rx desc not power of two", set: []string{"ports.0.rx_desc=1000"}, key: "ports[0].rx_desc", value: "1000", msg: "power of two"},

@@ -161,6 +161,10 @@ func mbufReserve(c *config.Config) int {
 func (p *Plan) checkQueueMbufs() error {
 	c := p.Config
 	p.reserve = mbufReserve(c)
+	if c.Mempool.Mbufs <= p.reserve {
+		return fe("mempool.mbufs", c.Mempool.Mbufs, "too small: the rx rings (rx_queues x rx_desc over all ports), the per-lcore "+
+			"caches, the bursts and control frames hold %d mbufs before any packet is queued; want more than that", p.reserve)
+	}
 	var errs []error
 	seen := map[string]bool{}
 	for cls := 0; cls < p.Classes; cls++ {

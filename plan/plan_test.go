@@ -86,6 +86,8 @@ func TestRefusedBeforeDPDK(t *testing.T) {
 			key: "queueing.queue.limit", value: "10ms", msg: "for port in0"},
 		{name: "red thresholds in time", set: []string{"queueing.queue.aqm.kind=red", "queueing.queue.aqm.red.min_th=1ms", "queueing.queue.aqm.red.max_th=5ms"},
 			key: "queueing.queue.aqm.red", value: "1ms/5ms", msg: "must both be packets"},
+		{name: "mempool too small for the rx rings", set: []string{"mempool.mbufs=1000"},
+			key: "mempool.mbufs", value: "1000", msg: "rx rings"},
 		{name: "queue limit beyond the mbuf pool", set: []string{"queueing.queue.limit=10000p"},
 			key: "queueing.queue.limit", value: "10000p", msg: "more than the pool can spare"},
 		{name: "class queue limit beyond the mbuf pool", yaml: "queueing: {class_queues: {5: {limit: 100000p}}}\n",
