@@ -243,8 +243,13 @@ func (p *Plan) VOQConfig(owned []int) (voq.Config, error) {
 		return vc, p.voqError(err)
 	}
 	vc.AQM = p.factory(layout)
-	// New's preallocation guard, over the limits each queue will get.
-	n, err := voq.Descriptors(vc, p.limitOf)
+	// New's preallocation guard, over the limits each queue will get (input FIFOs all
+	// keep the initial limit).
+	limitOf := p.limitOf
+	if p.Arch == voq.KindInputFIFO {
+		limitOf = nil
+	}
+	n, err := voq.Descriptors(vc, limitOf)
 	if err != nil {
 		return vc, p.voqError(err)
 	}
@@ -280,13 +285,9 @@ func (p *Plan) fqClass(cls int) bool {
 	return false
 }
 
-// limitOf is the limit a queue of the layout gets.
+// limitOf is the limit a class queue of the layout gets (SetLimits).
 func (p *Plan) limitOf(qi voq.QueueInfo) (int, int) {
-	port, cls := qi.Port, qi.Class
-	if port < 0 { // an input FIFO: the limit of its input port's class 0
-		port, cls = qi.Input, 0
-	}
-	l := p.Ports[port].Limits[max(cls, 0)]
+	l := p.Ports[qi.Port].Limits[qi.Class]
 	return l.Pkts, l.Bytes
 }
 
