@@ -366,13 +366,35 @@ var voqParamKeys = []struct {
 	{regexp.MustCompile(`^len\((Ports|Inputs)\)$`), func(*Plan, []string) string { return "ports" }},
 }
 
+// rawValue is the value of key as the file gives it (a rate or size as written, not
+// what it resolved to), else resolved.
+func (p *Plan) rawValue(key, resolved string) string {
+	q := &p.Config.Queueing
+	var raw string
+	switch {
+	case key == "queueing.quantum":
+		raw = q.Quantum
+	case strings.HasPrefix(key, "queueing.class_rates["):
+		raw = q.ClassRates[strings.TrimSuffix(strings.TrimPrefix(key, "queueing.class_rates["), "]")]
+	case strings.HasSuffix(key, ".fq.quantum") && p.FQ != nil:
+		raw = q.PerClass[p.FQ.Classes[0]].FQ.Quantum
+	case strings.HasSuffix(key, ".fq.limit") && p.FQ != nil:
+		raw = q.PerClass[p.FQ.Classes[0]].FQ.Limit
+	}
+	if raw == "" {
+		return resolved
+	}
+	return raw
+}
+
 // voqError names the config key in one of voq's Config errors.
 func (p *Plan) voqError(err error) error {
 	var pe *voq.ParamError
 	if errors.As(err, &pe) {
 		for _, k := range voqParamKeys {
 			if m := k.re.FindStringSubmatch(pe.Param); m != nil {
-				return fe(k.key(p, m), pe.Value, "%s", pe.Msg)
+				key := k.key(p, m)
+				return fe(key, p.rawValue(key, pe.Value), "%s", pe.Msg)
 			}
 		}
 	}
