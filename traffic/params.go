@@ -47,12 +47,12 @@ var IMIX = []SizeWeight{{Len: 60, Weight: 7}, {Len: 566, Weight: 4}, {Len: 1514,
 
 // Limits checked by Validate.
 const (
-	MaxPorts     = 256       // source port index and output index are below this
-	MaxFlowIDs   = 1 << 16   // (largest output + 1) × flows must fit the 16-bit flow id
-	MaxRateBps   = 1e12      // 1 Tb/s
-	MaxRatePps   = 1e9       // 1 Gpps
-	basePort     = 49152     // UDP source port of flow 0 of a destination
-	DefaultDPort = 9         // UDP destination port (discard)
+	MaxPorts     = 256     // source port index and output index are below this
+	MaxFlowIDs   = 1 << 16 // (largest output + 1) × flows must fit the 16-bit flow id
+	MaxRateBps   = 1e12    // 1 Tb/s
+	MaxRatePps   = 1e9     // 1 Gpps
+	basePort     = 49152   // UDP source port of flow 0 of a destination
+	DefaultDPort = 9       // UDP destination port (discard)
 	maxFlowsPer  = 65536 - basePort
 )
 
