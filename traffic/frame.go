@@ -81,16 +81,20 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 	if ttl == 0 {
 		ttl = 64
 	}
+	tos := f.DSCP<<2 | f.ECN&3
+	totalLen := uint16(n - packet.EthHdrLen)
+	id := uint16(f.Seq)
+	dst := a.DstIP[f.Out]
 	h[0] = 0x45
-	h[1] = f.DSCP<<2 | f.ECN&3
-	binary.BigEndian.PutUint16(h[2:4], uint16(n-packet.EthHdrLen))
-	binary.BigEndian.PutUint16(h[4:6], uint16(f.Seq))
+	h[1] = tos
+	binary.BigEndian.PutUint16(h[2:4], totalLen)
+	binary.BigEndian.PutUint16(h[4:6], id)
 	binary.BigEndian.PutUint16(h[6:8], 0x4000) // DF, no fragments
 	h[8] = ttl
 	h[9] = 17
+	binary.BigEndian.PutUint16(h[10:12], headerChecksum(tos, totalLen, id, ttl, a.SrcIP, dst))
 	binary.BigEndian.PutUint32(h[12:16], a.SrcIP)
-	binary.BigEndian.PutUint32(h[16:20], a.DstIP[f.Out])
-	packet.SetHeaderChecksum(h)
+	binary.BigEndian.PutUint32(h[16:20], dst)
 
 	u := b[packet.EthHdrLen+packet.IPv4MinLen : hdrLen]
 	dport := a.DPort
@@ -116,6 +120,18 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 		clear(b[plOff+PayloadLen:])
 	}
 	return n
+}
+
+// headerChecksum is the Internet checksum (RFC 1071) of the option-less IPv4 header
+// WriteFrame writes (version/IHL 0x45, DF, protocol UDP), computed from the field
+// values rather than read back from the bytes just stored (which would stall on
+// store-to-load forwarding). TestHeaderChecksum compares it with packet.Checksum.
+func headerChecksum(tos uint8, totalLen, id uint16, ttl uint8, src, dst uint32) uint16 {
+	s := uint32(0x4500|uint16(tos)) + uint32(totalLen) + uint32(id) + 0x4000 +
+		uint32(uint16(ttl)<<8|17) + src>>16 + src&0xffff + dst>>16 + dst&0xffff
+	s = s>>16 + s&0xffff
+	s = s>>16 + s&0xffff
+	return ^uint16(s)
 }
 
 // Payload is what ParseFrame reads from a generated frame.
