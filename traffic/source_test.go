@@ -36,8 +36,18 @@ func drive(s *Source, from, to, step int64, fn func(f *Frame, now int64)) {
 	}
 }
 
-// cost is what a frame counts against p's rate (bits at the layer, or 1 frame).
-func cost(p SourceParams, n int) float64 { return p.frameCost(n) }
+// cost is what a frame counts against p's rate: 1 frame for pps, bits at the layer
+// for a bit rate (L1: preamble+SFD 8, FCS 4, inter-frame gap 12 bytes on top).
+func cost(p SourceParams, n int) float64 {
+	switch {
+	case p.Rate == 0:
+		return 1
+	case p.Layer == LayerL2:
+		return float64(n) * 8
+	default:
+		return float64(n+8+4+12) * 8
+	}
+}
 
 // TestRates: over one simulated second every arrival process delivers its configured
 // mean rate within 1% (constant to the frame).
