@@ -1,7 +1,9 @@
 package traffic
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,7 +85,7 @@ func TestSinkLossFree(t *testing.T) {
 		require.EqualValues(t, delay, c.LatMax)
 		require.EqualValues(t, delay, c.MeanLatency())
 	}
-	require.Len(t, lat, int(total))
+	require.Equal(t, int(total), len(lat))
 	for _, l := range lat {
 		require.EqualValues(t, delay, l)
 	}
@@ -194,7 +196,7 @@ func TestSinkSnapshotConcurrent(t *testing.T) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	var seen int
+	var seen atomic.Int32
 	go func() {
 		defer wg.Done()
 		last := uint64(0)
@@ -214,7 +216,7 @@ func TestSinkSnapshotConcurrent(t *testing.T) {
 				return
 			}
 			if r.Packets > last {
-				seen++
+				seen.Add(1)
 			}
 			last = r.Packets
 			time.Sleep(10 * time.Microsecond)
@@ -226,6 +228,9 @@ func TestSinkSnapshotConcurrent(t *testing.T) {
 		p := Payload{Flow: uint16(fl), Seq: seq[fl], Len: 100}
 		seq[fl]++
 		s.Record(&p, 0, 0, int64(i))
+		for i == n/2 && seen.Load() == 0 { // let the reader see a publication mid-run
+			runtime.Gosched()
+		}
 	}
 	close(done)
 	wg.Wait()
@@ -235,7 +240,7 @@ func TestSinkSnapshotConcurrent(t *testing.T) {
 	require.Len(t, r.Flows, 8)
 	require.Equal(t, 1.0, r.Jain)
 	require.EqualValues(t, n-1, r.Duration())
-	require.Greater(t, seen, 0, "the reader saw progress before the end")
+	require.Greater(t, seen.Load(), int32(0), "the reader saw progress before the end")
 }
 
 // TestNewSinkValidate: sink parameters are checked with their keys.

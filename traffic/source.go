@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 )
 
 // Frame is one frame a Source decided to send: what WriteFrame needs to build it.
@@ -49,6 +50,17 @@ type SourceStats struct {
 // SkippedNs (incast shifts by whole periods, keeping the bursts aligned). Skipped
 // frames take no sequence numbers, so a sink does not see them as loss.
 type Source struct {
+	gen
+	stats sourceStats // read by Stats from any goroutine; kept across Apply
+}
+
+type sourceStats struct {
+	sent, bytes, late, skipped atomic.Uint64
+	maxLate, skippedNs         atomic.Int64
+}
+
+// gen is the schedule and everything Apply replaces.
+type gen struct {
 	kind      arrivalKind
 	rng       *rand.PCG
 	due       int64 // due time of the next frame (including shift)
@@ -105,11 +117,6 @@ type Source struct {
 	// sizes
 	sizes []uint16
 	size  alias
-
-	stats struct {
-		sent, bytes, late, skipped atomic.Uint64
-		maxLate, skippedNs         atomic.Int64
-	}
 }
 
 // NewSource validates p (errors are keyed under key, e.g. "ports[2].source") and
@@ -123,7 +130,7 @@ func NewSource(key string, p SourceParams, t0 int64) (*Source, error) {
 	sizes, _ := p.sizeTable(key, &ps)
 	w, _, _ := p.destWeights(key, &ps)
 
-	s := &Source{
+	s := &Source{gen: gen{
 		rng:       rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15),
 		startAbs:  t0 + int64(p.Start),
 		bitRate:   p.Rate != 0,
@@ -131,7 +138,7 @@ func NewSource(key string, p SourceParams, t0 int64) (*Source, error) {
 		catchUp:   int64(p.CatchUp),
 		flows:     max(p.Flows, 1),
 		meanPPS:   p.meanPPS(sizes),
-	}
+	}}
 	if p.Stop != 0 {
 		s.stopAbs = t0 + int64(p.Stop)
 	}
@@ -223,6 +230,35 @@ func NewSource(key string, p SourceParams, t0 int64) (*Source, error) {
 	}
 	s.due = s.schedule()
 	return s, nil
+}
+
+// Apply replaces the source's parameters between two Due calls (owner goroutine), as
+// a live change: validated like NewSource (nothing changes on error), the schedule
+// restarts with p's arrival process from the next frame's due time (or t0 + p.start
+// if later), sequence numbers continue per flow id, and the counters continue. t0
+// should be the one the source was made with, which keeps incast bursts aligned.
+func (s *Source) Apply(key string, p SourceParams, t0 int64) error {
+	if err := p.Validate(key); err != nil {
+		return err
+	}
+	if next, ok := s.Next(); ok && next-t0 > int64(p.Start) {
+		p.Start = time.Duration(next - t0)
+		if p.Stop != 0 && p.Stop <= p.Start {
+			p.Stop = p.Start + 1 // already past the new stop: nothing more
+		}
+	} else if !ok {
+		// stopped: restart from the old stop time at the earliest.
+		if st := s.stopAbs - t0; s.stopAbs != 0 && st > int64(p.Start) {
+			p.Start = time.Duration(st)
+		}
+	}
+	n, err := NewSource(key, p, t0)
+	if err != nil {
+		return err
+	}
+	copy(n.seq, s.seq)
+	s.gen = n.gen
+	return nil
 }
 
 // u01 is a uniform float64 in (0, 1].

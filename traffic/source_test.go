@@ -134,7 +134,7 @@ func TestPoissonCV(t *testing.T) {
 			}
 			last = f.Due
 		})
-		require.Len(t, gaps, 100_000)
+		require.Equal(t, 100_000, len(gaps))
 		m, sd := meanSD(gaps)
 		cv := sd / m
 		require.InDelta(t, 1000, m, 10, "mean gap ns (seed %d)", seed)
@@ -465,4 +465,32 @@ func TestValidate(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// TestApply: a live change takes effect from the next frame, keeps the sequence
+// numbers and counters, and is refused whole when invalid.
+func TestApply(t *testing.T) {
+	p := SourceParams{PPS: 1e6, Flows: 2, Dest: DestParams{Outputs: []int{0}}}
+	s := mustSource(t, p, 0)
+	var last Frame
+	n := 0
+	drive(s, 0, 999_000, 1000, func(f *Frame, _ int64) { last = *f; n++ })
+	require.Equal(t, 1000, n)
+	require.EqualValues(t, 999_000, last.Due)
+
+	bad := p
+	bad.PPS = -1
+	require.Error(t, s.Apply("ports[0].source", bad, 0))
+
+	p.PPS = 2e6
+	require.NoError(t, s.Apply("ports[0].source", p, 0))
+	next, ok := s.Next()
+	require.True(t, ok)
+	require.EqualValues(t, 1_000_000, next, "the new schedule starts where the old one stood")
+	var fs []Frame
+	drive(s, 1_000_000, 1_999_500, 500, func(f *Frame, _ int64) { fs = append(fs, *f) })
+	require.Equal(t, 2000, len(fs), "2 Mpps for 1 ms")
+	require.EqualValues(t, 500, fs[1].Due-fs[0].Due)
+	require.Equal(t, last.Seq+1, fs[1].Seq, "sequence numbers continue (flow of the last old frame)")
+	require.EqualValues(t, 3000, s.Stats().Sent, "counters continue")
 }
