@@ -270,3 +270,67 @@ func TestJainIndex(t *testing.T) {
 	require.InDelta(t, 36.0/42, JainIndex([]float64{1, 2, 3}), 1e-12)
 	require.Zero(t, JainIndex(nil))
 }
+
+// TestSinkScriptedDropsSwaps: a source's frames pass through a path that drops every
+// frame with seq%17 == 5 and swaps the pairs (seq, seq+1) with seq%13 == 0 when both
+// survive. The sink's counts match the script exactly: lost = drops before each
+// flow's last delivered frame, reordered = swaps, and per flow
+// packets + lost + tail drops = frames sent.
+func TestSinkScriptedDropsSwaps(t *testing.T) {
+	src := mustSource(t, SourceParams{Port: 1, PPS: 1e6, Flows: 5, Dest: DestParams{Outputs: []int{0, 1}}, Seed: 8}, 0)
+	a := testAddressing(t)
+	a.Port = 1
+	sk := mustSink(t, SinkParams{Inputs: 2, Outputs: 2, Classes: 1, Flows: src.NumFlowIDs()}, nil)
+	dropped := func(seq uint64) bool { return seq%17 == 5 }
+	var out [64]Frame
+	held := map[uint16][]byte{} // per flow, a frame waiting for its swap partner
+	wantReord := uint64(0)
+	lastDelivered := map[uint16]uint64{}
+	deliver := func(fr []byte, outIdx int, now int64) {
+		p, ok := ParseFrame(fr)
+		require.True(t, ok)
+		require.True(t, sk.Record(&p, outIdx, 0, now))
+	}
+	for now := int64(0); now <= second/20; now += 1000 {
+		n := src.Due(now, out[:])
+		for i := range n {
+			f := &out[i]
+			if dropped(f.Seq) {
+				continue
+			}
+			fr := make([]byte, f.Len)
+			WriteFrame(fr, f, a, uint64(f.Due))
+			if f.Seq%13 == 0 && !dropped(f.Seq+1) {
+				held[f.Flow] = fr // goes out after seq+1
+				continue
+			}
+			deliver(fr, int(f.Out), now)
+			lastDelivered[f.Flow] = f.Seq
+			if h, ok := held[f.Flow]; ok && f.Seq%13 == 1 {
+				deliver(h, int(f.Out), now)
+				delete(held, f.Flow)
+				wantReord++
+			}
+		}
+	}
+	sk.Publish()
+	r := sk.Snapshot()
+	var wantLost uint64
+	for _, last := range lastDelivered {
+		for q := uint64(0); q < last; q++ {
+			if dropped(q) {
+				wantLost++
+			}
+		}
+	}
+	require.Greater(t, wantReord, uint64(100))
+	require.Greater(t, wantLost, uint64(100))
+	require.Equal(t, wantLost, r.Lost)
+	require.Equal(t, wantReord, r.Reordered)
+	require.Zero(t, r.Dup)
+	for _, f := range r.Flows {
+		sent := src.FlowSent(int(f.Flow))
+		tail := sent - lastDelivered[f.Flow] - 1 // after the last delivered: dropped or still held
+		require.Equal(t, sent, f.Packets+f.Lost+tail, "flow %d", f.Flow)
+	}
+}
