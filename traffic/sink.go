@@ -75,6 +75,7 @@ type Sink struct {
 	nsPerTick                        float64
 	every                            int
 	lat                              LatencyRecorder
+	cellLat                          []LatencyRecorder // per cell, nil entries for none
 
 	flows      []flowState
 	cells      []cellState
@@ -134,6 +135,21 @@ func NewSink(key string, p SinkParams, lat LatencyRecorder) (*Sink, error) {
 		dirtyFlows: make([]int32, 0, nf), dirtyCells: make([]int32, 0, nc),
 		pubFlows: make([]flowState, nf), pubCells: make([]cellState, nc),
 	}, nil
+}
+
+// SetCellRecorder gives cell (in, out, class) its own latency recorder besides the
+// sink-wide one (for per-input or per-class percentiles). Set up before recording
+// starts, from the owner goroutine; nil removes it. It reports false for a cell out of
+// range.
+func (s *Sink) SetCellRecorder(in, out, class int, r LatencyRecorder) bool {
+	if uint(in) >= uint(s.inputs) || uint(out) >= uint(s.outputs) || uint(class) >= uint(s.classes) {
+		return false
+	}
+	if s.cellLat == nil {
+		s.cellLat = make([]LatencyRecorder, len(s.cells))
+	}
+	s.cellLat[(in*s.outputs+out)*s.classes+class] = r
+	return true
 }
 
 // Record accounts one received frame: p from ParseFrame, out the output (sink port)
@@ -217,6 +233,11 @@ func (s *Sink) Record(p *Payload, out, class int, now int64) bool {
 	c.latMax = max(c.latMax, ns)
 	if s.lat != nil {
 		s.lat.Record(ns)
+	}
+	if s.cellLat != nil {
+		if r := s.cellLat[ci]; r != nil {
+			r.Record(ns)
+		}
 	}
 	s.tick()
 	return true

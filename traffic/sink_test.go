@@ -334,3 +334,19 @@ func TestSinkScriptedDropsSwaps(t *testing.T) {
 		require.Equal(t, sent, f.Packets+f.Lost+tail, "flow %d", f.Flow)
 	}
 }
+
+// TestSinkCellRecorder: a cell's own recorder gets that cell's latencies only; the
+// sink-wide one gets all.
+func TestSinkCellRecorder(t *testing.T) {
+	var all, cell latencies
+	s := mustSink(t, SinkParams{Inputs: 2, Outputs: 2, Classes: 2, Flows: 2}, &all)
+	require.True(t, s.SetCellRecorder(1, 0, 1, &cell))
+	require.False(t, s.SetCellRecorder(2, 0, 0, &cell))
+	p := Payload{Port: 1, Timestamp: 100, Len: 64}
+	s.Record(&p, 0, 1, 150) // the cell
+	s.Record(&p, 0, 0, 170) // another class
+	p.Port = 0
+	s.Record(&p, 0, 1, 190) // another input
+	require.Equal(t, latencies{50}, cell)
+	require.Equal(t, latencies{50, 70, 90}, all)
+}
