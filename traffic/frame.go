@@ -126,6 +126,9 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 // WriteFrame writes (version/IHL 0x45, DF, protocol UDP), computed from the field
 // values rather than read back from the bytes just stored (which would stall on
 // store-to-load forwarding). TestHeaderChecksum compares it with packet.Checksum.
+// BenchmarkDueWrite/constant64 (Due + WriteFrame, 64 B): 17 ns per frame with it,
+// 26 ns with packet.SetHeaderChecksum over the stored header (medians of 7 alternating
+// runs of the two test binaries on the 2-core machine).
 func headerChecksum(tos uint8, totalLen, id uint16, ttl uint8, src, dst uint32) uint16 {
 	s := uint32(0x4500|uint16(tos)) + uint32(totalLen) + uint32(id) + 0x4000 +
 		uint32(uint16(ttl)<<8|17) + src>>16 + src&0xffff + dst>>16 + dst&0xffff
