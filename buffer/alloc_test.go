@@ -57,7 +57,7 @@ func benchModel(t testing.TB, cfg voq.Config, kind string, tight bool) (voq.Conf
 	}
 	bc.SetLayout(layout, func(voq.QueueInfo) string { return "q" })
 	m := mustModel(t, bc)
-	cfg.Buffer = m
+	cfg.Memory = m
 	return cfg, m
 }
 

@@ -148,7 +148,7 @@ func build(t testing.TB, cfg voq.Config, mk modelKind) (*Model, voq.Arch, []voq.
 		return "lo"
 	})
 	m := mustModel(t, bc)
-	cfg.Buffer = m
+	cfg.Memory = m
 	a, err := voq.New(cfg)
 	require.NoError(t, err)
 	return m, a, layout
@@ -371,7 +371,7 @@ func TestFIFOAcrossTiers(t *testing.T) {
 			bc.Hybrid = &hybrid.Params{Enabled: true, OnchipBytes: 1 << 20, OffchipBytes: 1 << 20, OffchipRate: 1e10, EvictPackets: 4, EvictBytes: -1}
 			bc.SetLayout(layout, nil)
 			m := mustModel(t, bc)
-			cfg.Buffer = m
+			cfg.Memory = m
 			a, err := voq.New(cfg)
 			require.NoError(t, err)
 			sk := &sink{}
@@ -436,7 +436,7 @@ func TestCongestedQueueEvicted(t *testing.T) {
 			bc.Hybrid = &hybrid.Params{Enabled: true, OnchipBytes: 1 << 20, OffchipBytes: 16 << 20, OffchipRate: 1e11, EvictPackets: 32, EvictBytes: -1}
 			bc.SetLayout(layout, nil)
 			m := mustModel(t, bc)
-			cfg.Buffer = m
+			cfg.Memory = m
 			a, err := voq.New(cfg)
 			require.NoError(t, err)
 			sk := &sink{}
@@ -506,7 +506,7 @@ func queueOf(t *testing.T, a voq.Arch, layout []voq.QueueInfo, in, out int) int 
 }
 
 // noObserver hides the Model's DropObserver side from voq.
-type noObserver struct{ voq.Buffer }
+type noObserver struct{ voq.Memory }
 
 // TestTailDropMarksDropping: when voq tail-drops a packet of an evicted queue, that
 // queue loses access to the off-chip bandwidth reserve (hybrid.MarkDropping), while
@@ -520,9 +520,9 @@ func TestTailDropMarksDropping(t *testing.T) {
 			// these few ns); queues are evicted at their third packet.
 			m := mustModel(t, Config{Queues: 2, Hybrid: &hybrid.Params{Enabled: true, OnchipBytes: 1 << 20, OffchipBytes: 1 << 20,
 				OffchipRate: 1e3, OffchipBurst: 10000, BWReserve: 5000, EvictPackets: 2, EvictBytes: -1}})
-			cfg.Buffer = m
+			cfg.Memory = m
 			if !observe {
-				cfg.Buffer = noObserver{m}
+				cfg.Memory = noObserver{m}
 			}
 			a, err := voq.New(cfg)
 			require.NoError(t, err)

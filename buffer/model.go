@@ -1,5 +1,5 @@
 // Package buffer plugs the packet-memory models into the queueing core: a Model
-// implements voq.Buffer on top of shared-pool carving (package carving: pools,
+// implements voq.Memory on top of shared-pool carving (package carving: pools,
 // profiles, reserved space, dynamic thresholds, cells, descriptors) and/or the
 // two-tier buffer (package hybrid: on-chip budget, eviction, off-chip space and
 // bandwidth). The queues keep their own limits and AQM; the Model is the memory the
@@ -14,7 +14,7 @@
 //	bc := buffer.Config{Carving: &cc, Hybrid: &hp}
 //	bc.SetLayout(layout, func(q voq.QueueInfo) string { return profileFor(q.Port, q.Class) })
 //	m, err := buffer.New(bc)
-//	vc.Buffer = m
+//	vc.Memory = m
 //	arch, err := voq.New(vc)                  // checks m.Queues() against its own count
 //
 // A Model is owned by the Arch's lcore like the Arch itself: Admit, Release,
@@ -83,7 +83,7 @@ func (c *Config) SetLayout(layout []voq.QueueInfo, profile func(voq.QueueInfo) s
 	}
 }
 
-// Model is the buffer memory of one Arch; it implements voq.Buffer and
+// Model is the buffer memory of one Arch; it implements voq.Memory and
 // voq.DropObserver.
 type Model struct {
 	carver     *carving.Carver // nil when not configured
@@ -95,7 +95,7 @@ type Model struct {
 }
 
 var (
-	_ voq.Buffer       = (*Model)(nil)
+	_ voq.Memory       = (*Model)(nil)
 	_ voq.DropObserver = (*Model)(nil)
 )
 
@@ -110,7 +110,7 @@ func New(cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("buffer: Queues = %d, want 1..%d (len(voq.Layout(cfg)))", cfg.Queues, MaxQueues)
 	}
 	if cfg.Carving == nil && cfg.Hybrid == nil {
-		return nil, errors.New("buffer: neither Carving nor Hybrid is set, want at least one (or no buffer model: leave voq.Config.Buffer nil)")
+		return nil, errors.New("buffer: neither Carving nor Hybrid is set, want at least one (or no buffer model: leave voq.Config.Memory nil)")
 	}
 	m := &Model{copyOff: cfg.CopyOffchip}
 	if cfg.Class != nil {
@@ -185,7 +185,7 @@ var (
 	}
 )
 
-// Admit implements voq.Buffer: carving, then hybrid (see the package doc). It sets
+// Admit implements voq.Memory: carving, then hybrid (see the package doc). It sets
 // d.Tier. O(1), no allocation.
 func (m *Model) Admit(now int64, q int, d *pkt.Desc) pkt.DropReason {
 	l := int(d.Len)
@@ -225,7 +225,7 @@ func (m *Model) Admit(now int64, q int, d *pkt.Desc) pkt.DropReason {
 	return pkt.DropNone
 }
 
-// Release implements voq.Buffer: hybrid frees the tier d.Tier (charging the off-chip
+// Release implements voq.Memory: hybrid frees the tier d.Tier (charging the off-chip
 // read when dequeued), carving returns the cells and the descriptor.
 func (m *Model) Release(now int64, q int, d *pkt.Desc, dequeued bool) {
 	l := int(d.Len)
@@ -248,7 +248,7 @@ func (m *Model) QueueDrop(now int64, q int, _ pkt.DropReason) {
 	}
 }
 
-// Publish implements voq.Buffer: it publishes both models' statistics.
+// Publish implements voq.Memory: it publishes both models' statistics.
 func (m *Model) Publish() {
 	if m.carver != nil {
 		m.carver.Publish()

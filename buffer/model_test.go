@@ -244,7 +244,7 @@ func TestSetLayout(t *testing.T) {
 	})
 	m := mustModel(t, bc)
 	require.Equal(t, 12, m.Queues())
-	vc.Buffer = m
+	vc.Memory = m
 	a, err := voq.New(vc)
 	require.NoError(t, err)
 	var cs carving.Snapshot
@@ -271,5 +271,5 @@ func TestSetLayout(t *testing.T) {
 	// A model sized for another layout is refused by voq.New.
 	vc.Ports = []int{3}
 	_, err = voq.New(vc)
-	require.ErrorContains(t, err, "Buffer has 12 queues")
+	require.ErrorContains(t, err, "Memory has 12 queues")
 }

@@ -58,7 +58,7 @@ func TestDynamicThresholdThroughArch(t *testing.T) {
 						Profiles: []carving.Profile{{Name: "dt", Pool: "p", DynamicTh: n}}}
 					bc.SetLayout(layout, func(voq.QueueInfo) string { return "dt" })
 					m := mustModel(t, bc)
-					cfg.Buffer = m
+					cfg.Memory = m
 					a, err := voq.New(cfg)
 					require.NoError(t, err)
 

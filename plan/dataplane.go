@@ -85,7 +85,7 @@ func (p *Plan) NewArch(ports []int, env dataplane.ArchEnv) (dataplane.Arch, erro
 		return nil, err
 	}
 	if model != nil {
-		vc.Buffer = model
+		vc.Memory = model
 	}
 	a, err := voq.New(vc)
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 // the single owner lcore: no locks, no atomics on the hot path.
 type Arch interface {
 	// Enqueue takes ownership of d (the caller has set d.Enq) and sets d.Queue (and
-	// d.Tier when the Config has a Buffer). A packet refused, or one pushed out by
+	// d.Tier when the Config has a Memory). A packet refused, or one pushed out by
 	// head-drop, is handed to sink with its reason (pkt.DropTail, DropHead, DropAQM,
-	// DropOverflow; the Buffer's reason, such as DropNoBuffer, when it refuses;
+	// DropOverflow; the Memory's reason, such as DropNoBuffer, when it refuses;
 	// DropNoRoute when its output port or input port is not part of this Arch). The
 	// *Desc given to sink is valid only during the call.
 	Enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
@@ -80,13 +80,13 @@ type Arch interface {
 	// UsesFlowHash reports whether any queue reads pkt.Desc.Hash (FQ-CoDel's flow
 	// queues); when none does, the caller may leave Hash zero and save computing it.
 	UsesFlowHash() bool
-	// Memory returns the packet-memory model the Arch was built with (Config.Buffer),
+	// Memory returns the packet-memory model the Arch was built with (Config.Memory),
 	// or nil when it has none. Any goroutine may call it.
-	Memory() Buffer
+	Memory() Memory
 }
 
 // Memory implements Arch.
-func (b *base) Memory() Buffer { return b.cfg.Buffer }
+func (b *base) Memory() Memory { return b.cfg.Memory }
 
 // UsesFlowHash implements Arch.
 func (b *base) UsesFlowHash() bool {
@@ -128,7 +128,7 @@ type base struct {
 	unrouted    uint64
 	trimPending bool
 	aqmScratch  aqm.State // Publish's buffer: a local would escape through the leaf interface
-	buf         Buffer    // cfg.Buffer, nil without a buffer model
+	buf         Memory    // cfg.Memory, nil without a buffer model
 }
 
 // New builds an Arch from cfg, preallocating every queue.
@@ -156,8 +156,8 @@ func New(cfg Config) (Arch, error) {
 	b := a.b()
 	b.hooks = a
 	nq, np := len(b.leaves), len(cfg.Ports)
-	if qc, ok := cfg.Buffer.(interface{ Queues() int }); ok && qc.Queues() != nq {
-		return nil, fmt.Errorf("voq: Buffer has %d queues, this %s Arch has %d: build the buffer model from voq.Layout of the same Config",
+	if qc, ok := cfg.Memory.(interface{ Queues() int }); ok && qc.Queues() != nq {
+		return nil, fmt.Errorf("voq: Memory has %d queues, this %s Arch has %d: build the buffer model from voq.Layout of the same Config",
 			qc.Queues(), cfg.Kind, nq)
 	}
 	b.led.qDirty = make([]bool, nq)
@@ -206,7 +206,7 @@ func (b *base) b() *base { return b }
 
 // initBase fills the shared fields; the architecture then appends its queues.
 func (b *base) initBase(cfg Config) {
-	b.cfg, b.kind, b.buf = cfg, cfg.Kind, cfg.Buffer
+	b.cfg, b.kind, b.buf = cfg, cfg.Kind, cfg.Memory
 	b.led.portIdx = portTable(cfg.Ports)
 	b.led.inIdx = portTable(cfg.Inputs)
 	b.led.ports = make([]QueueStats, len(cfg.Ports))
@@ -232,18 +232,18 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 	c := &b.cfg
 	cl := uint8(max(class, 0))
 	var l leaf
-	obs, _ := c.Buffer.(DropObserver)
+	obs, _ := c.Memory.(DropObserver)
 	fq := c.FQ.has(class)
 	if fq {
 		f := newFQ(idx, cl, &b.led, c.FQ, c.AQM)
-		f.buf, f.obs = c.Buffer, obs
+		f.buf, f.obs = c.Memory, obs
 		if port >= 0 {
 			f.port = int32(b.led.portIdx[port])
 		}
 		l = f
 	} else {
 		q := newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
-		q.buf, q.obs = c.Buffer, obs
+		q.buf, q.obs = c.Memory, obs
 		if port >= 0 {
 			q.port = int32(b.led.portIdx[port])
 		}

@@ -2,7 +2,7 @@ package voq
 
 import "github.com/dpdkq/dpdkq/pkt"
 
-// Buffer is an admission model for packet memory (shared-pool carving, a two-tier
+// Memory is an admission model for packet memory (shared-pool carving, a two-tier
 // buffer). Queue-level limits and AQM still apply; the buffer is asked last at enqueue.
 //
 // The Arch calls it from its owner lcore only, and keeps this contract:
@@ -16,9 +16,9 @@ import "github.com/dpdkq/dpdkq/pkt"
 //   - a packet Admit refuses is never released: it goes to the DropSink with the
 //     returned reason, counted in its queue's and port's Drops.
 //
-// Queue indices are those of Layout and QueueInfo (the QueueSnapshot.Index). A Buffer
+// Queue indices are those of Layout and QueueInfo (the QueueSnapshot.Index). A Memory
 // that has a method Queues() int is checked against the Arch's queue count at New.
-type Buffer interface {
+type Memory interface {
 	// Admit reserves memory for d in queue q (q = the QueueSnapshot.Index of the queue,
 	// i.e. d.Queue); it may set d.Tier. A non-DropNone reason refuses the packet (voq
 	// counts that reason); it must be a valid pkt.DropReason.
@@ -30,10 +30,10 @@ type Buffer interface {
 	Publish()
 }
 
-// DropObserver is an optional extension of Buffer. When the Config's Buffer also
+// DropObserver is an optional extension of Memory. When the Config's Memory also
 // implements it, the Arch reports every packet of queue q that the queueing code
 // itself drops: DropTail, DropAQM (at enqueue or dequeue), DropHead and DropOverflow.
-// Shutdown drains and the Buffer's own refusals are not reported. It is called after
+// Shutdown drains and the Memory's own refusals are not reported. It is called after
 // the packet's Release (if it had been admitted) and before the DropSink sees it. A
 // two-tier buffer uses it to treat a queue that is overrunning its limit as one that
 // should lose off-chip bandwidth first.
@@ -43,7 +43,7 @@ type DropObserver interface {
 
 // QueueInfo is the fixed identity of one queue of an Arch.
 type QueueInfo struct {
-	Index int  // queue index: pkt.Desc.Queue, QueueSnapshot.Index, the Buffer's q
+	Index int  // queue index: pkt.Desc.Queue, QueueSnapshot.Index, the Memory's q
 	Port  int  // global output port, -1 for an input FIFO (it holds packets for any port)
 	Input int  // global input port, -1 for an egress queue (shared by all inputs)
 	Class int  // class 0..7, -1 for an input FIFO
@@ -57,8 +57,8 @@ type QueueInfo struct {
 //
 //	layout, err := voq.Layout(cfg)     // validate and number the queues
 //	model, err := buffer.New(...)      // sized and bound from layout
-//	cfg.Buffer = model
-//	arch, err := voq.New(cfg)          // same cfg (Buffer aside): same layout
+//	cfg.Memory = model
+//	arch, err := voq.New(cfg)          // same cfg (Memory aside): same layout
 //
 // The numbering depends only on Kind, Ports, Inputs, Classes and FQ (egress:
 // localPort*Classes + class; voq: (localOut*len(Inputs) + localIn)*Classes + class;

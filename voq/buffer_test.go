@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// checkBuf is a Buffer that checks the Arch's contract packet by packet: Admit once
+// checkBuf is a Memory that checks the Arch's contract packet by packet: Admit once
 // per stored packet with q == d.Queue, Release once per admitted packet with the tier
 // Admit set, nothing left held after Drain. It refuses at random and when more than
 // capPkts packets are held, and records what the DropObserver hears.
@@ -98,7 +98,7 @@ func TestBufferContractRandomized(t *testing.T) {
 			layout, err := Layout(cfg)
 			require.NoError(t, err)
 			buf := newCheckBuf(t, len(layout), uint64(len(name)), 0.05, 40)
-			cfg.Buffer = buf
+			cfg.Memory = buf
 			a := mustNew(t, cfg)
 			rng := rand.New(rand.NewPCG(11, uint64(len(name))))
 			sink := &heldSink{buf: buf, seen: map[uintptr]pkt.DropReason{}}
@@ -174,7 +174,7 @@ func TestBufferHeadDropReleasesFirst(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			buf := newCheckBuf(t, 1, 1, 0, 4)
-			cfg.Buffer = buf
+			cfg.Memory = buf
 			a := mustNew(t, cfg)
 			sink := &heldSink{buf: buf, seen: map[uintptr]pkt.DropReason{}}
 			for i := 1; i <= 10; i++ {
@@ -200,7 +200,7 @@ func TestBufferHeadDropReleasesFirst(t *testing.T) {
 func TestBufferRefusalCounts(t *testing.T) {
 	cfg := Config{Kind: KindVOQ, Ports: ports(2), Classes: 2, LimitPkts: 100}
 	buf := newCheckBuf(t, 8, 1, 0, 3)
-	cfg.Buffer = buf
+	cfg.Memory = buf
 	a := mustNew(t, cfg)
 	sink := &heldSink{buf: buf, seen: map[uintptr]pkt.DropReason{}}
 	for i := 1; i <= 5; i++ {
@@ -273,15 +273,15 @@ func TestLayoutMatchesArch(t *testing.T) {
 
 func TestBufferQueueCountChecked(t *testing.T) {
 	cfg := Config{Kind: KindEgress, Ports: ports(2), Classes: 4, LimitPkts: 8}
-	cfg.Buffer = newCheckBuf(t, 7, 1, 0, 1)
+	cfg.Memory = newCheckBuf(t, 7, 1, 0, 1)
 	_, err := New(cfg)
-	require.ErrorContains(t, err, "Buffer has 7 queues, this egress Arch has 8")
-	cfg.Buffer = newCheckBuf(t, 8, 1, 0, 1)
+	require.ErrorContains(t, err, "Memory has 7 queues, this egress Arch has 8")
+	cfg.Memory = newCheckBuf(t, 8, 1, 0, 1)
 	_, err = New(cfg)
 	require.NoError(t, err)
 }
 
-// countBuf is an allocation-free Buffer for the alloc test and the benchmark: it
+// countBuf is an allocation-free Memory for the alloc test and the benchmark: it
 // admits up to capPkts packets, alternates tiers and counts.
 type countBuf struct {
 	held, capPkts int
@@ -307,7 +307,7 @@ func TestNoAllocsWithBuffer(t *testing.T) {
 		t.Run(hc.name, func(t *testing.T) {
 			cfg := hc.cfg
 			buf := &countBuf{capPkts: 24}
-			cfg.Buffer = buf
+			cfg.Memory = buf
 			a := mustNew(t, cfg)
 			tr := newTraffic(32, 1)
 			tr.round(a)
@@ -330,7 +330,7 @@ func BenchmarkEnqueueDequeueBuffer(b *testing.B) {
 	for _, hc := range hotConfigs() {
 		b.Run(hc.name, func(b *testing.B) {
 			cfg := hc.cfg
-			cfg.Buffer = &countBuf{capPkts: 1 << 30}
+			cfg.Memory = &countBuf{capPkts: 1 << 30}
 			a := mustNew(b, cfg)
 			tr := newTraffic(32, 2)
 			tr.round(a)

@@ -54,7 +54,7 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 				if c.buf {
 					b := newCheckBuf(t, 2*classes, 5, 0.03, 3*c.pkts/2) // the same seed for both
 					bufs = append(bufs, b)
-					cfg.Buffer = b
+					cfg.Memory = b
 				}
 				return cfg
 			}

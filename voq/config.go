@@ -250,10 +250,10 @@ type Config struct {
 	// rr/drr VOQ arbiters and egress have no input-side contention, so any value other
 	// than 1 is refused there.
 	Speedup float64
-	// Buffer is an admission model for packet memory (shared-pool carving, a two-tier
+	// Memory is an admission model for packet memory (shared-pool carving, a two-tier
 	// buffer), asked last at enqueue after the queue's own limit and AQM; nil means no
-	// buffer model. Its queue indices are Layout's. One Buffer serves one Arch.
-	Buffer Buffer
+	// buffer model. Its queue indices are Layout's. One Memory serves one Arch.
+	Memory Memory
 }
 
 // sched is the validated, per-port form of a SchedConfig.

@@ -43,7 +43,7 @@
 //
 // # Buffer memory
 //
-// Config.Buffer plugs in a model of the packet memory behind the queues (shared-pool
+// Config.Memory plugs in a model of the packet memory behind the queues (shared-pool
 // carving, a two-tier on-chip/off-chip buffer; package buffer adapts both). It is
 // asked last at enqueue, once the queue's own limit and enqueue-time AQM have let the
 // packet through, and may refuse it with its own reason (pkt.DropNoBuffer,
@@ -55,7 +55,7 @@
 // FIFO each whatever the tier, so per-queue order is kept across tiers. Queue
 // indices are fixed by the Config alone (Layout), so the model can be built, sized and
 // bound to (port, class) before New; Arch.QueueInfo gives the same mapping afterwards.
-// Without a Buffer the hot path pays one nil check at enqueue and one at dequeue.
+// Without a Memory the hot path pays one nil check at enqueue and one at dequeue.
 //
 // # Statistics
 //

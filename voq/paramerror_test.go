@@ -38,7 +38,7 @@ func TestMemoryIsTheConfiguredModel(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, a.Memory())
 	m := newCheckBuf(t, 1, 1, 0, 1)
-	a, err = New(Config{Kind: KindEgress, Ports: ports(1), Classes: 1, LimitPkts: 8, Buffer: m})
+	a, err = New(Config{Kind: KindEgress, Ports: ports(1), Classes: 1, LimitPkts: 8, Memory: m})
 	require.NoError(t, err)
 	require.Same(t, m, a.Memory().(*checkBuf))
 }

@@ -83,7 +83,7 @@ type leafBase struct {
 	idx   int32
 	port  int32 // local output port of every packet in it; -1 for an input FIFO
 	led   *ledger
-	buf   Buffer       // the Arch's buffer model, nil when none
+	buf   Memory       // the Arch's buffer model, nil when none
 	obs   DropObserver // buf as a DropObserver, nil when it is not one
 	st    QueueStats   // for FQ-CoDel, the aggregate over all flows
 }
@@ -230,7 +230,7 @@ func (b *leafBase) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReas
 // dropStored hands a packet that had been stored (and is already unlinked and
 // uncounted from the depth) to sink for reason r: the buffer gets its memory back
 // first, then hears about the drop unless it is a shutdown.
-func dropStored(now int64, q int32, buf Buffer, obs DropObserver, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
+func dropStored(now int64, q int32, buf Memory, obs DropObserver, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
 	if buf != nil {
 		buf.Release(now, int(q), d, false)
 		if obs != nil && r != pkt.DropShutdown {

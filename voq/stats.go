@@ -337,7 +337,7 @@ func (p *publisher) portBlock(nq, port int) []atomic.Uint64 {
 }
 
 // Publish copies every queue and port changed since the last call into the published
-// block, and publishes the Config's Buffer, if any. Owner lcore only; it does not
+// block, and publishes the Config's Memory, if any. Owner lcore only; it does not
 // allocate.
 func (b *base) Publish() {
 	if b.buf != nil {
