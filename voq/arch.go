@@ -232,22 +232,15 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 	c := &b.cfg
 	cl := uint8(max(class, 0))
 	var l leaf
-	obs, _ := c.Memory.(DropObserver)
+	lb := newLeafBase(idx, cl, &b.led, c.Memory)
+	if port >= 0 {
+		lb.port = int32(b.led.portIdx[port])
+	}
 	fq := c.FQ.has(class)
 	if fq {
-		f := newFQ(idx, cl, &b.led, c.FQ, c.AQM)
-		f.buf, f.obs = c.Memory, obs
-		if port >= 0 {
-			f.port = int32(b.led.portIdx[port])
-		}
-		l = f
+		l = newFQ(lb, c.FQ, c.AQM)
 	} else {
-		q := newQueue(idx, cl, &b.led, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
-		q.buf, q.obs = c.Memory, obs
-		if port >= 0 {
-			q.port = int32(b.led.portIdx[port])
-		}
-		l = q
+		l = newQueue(lb, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
 	}
 	b.leaves = append(b.leaves, l)
 	b.meta = append(b.meta, queueMeta{port: port, input: input, class: class, fq: fq})

@@ -107,9 +107,9 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 	op, cs := &a.ports[p], &a.sets[p]
 	if a.nCls == 1 && op.limited == 0 {
 		// One class and nothing to schedule: take a burst from the leaf directly. An
-		// empty leaf is not asked (dequeueBurst stops at depth 0), as the scheduler
+		// empty leaf is not asked (dequeueRun stops at depth 0), as the scheduler
 		// never asks one: an FQ-CoDel dequeue would still rotate its flow lists.
-		n, _ := cs.leaves[0].dequeueBurst(now, out, budget, sink)
+		n, _ := cs.leaves[0].dequeueRun(now, out, budget, -1, sink)
 		cs.refresh(0)
 		return n
 	}

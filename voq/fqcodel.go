@@ -45,6 +45,7 @@ type fqQueue struct {
 	flows      []fqFlow
 	mask       uint32
 	newL, oldL fqList
+	epoch      uint32 // see fqFlow.epoch; never 0
 
 	quantum  int32
 	maxPkts  int // total packets across flows
@@ -52,6 +53,7 @@ type fqQueue struct {
 	batch    int
 	kind     aqm.Kind // of the flow policies, for the snapshot
 	enqPass  bool     // the flow policies take no decision at enqueue (none, or aqm.DequeueOnly)
+	busy     int      // flows holding packets
 
 	leafBase
 }
@@ -61,16 +63,10 @@ type fqFlow struct {
 	next       int32 // next flow on the same list, -1 at the end
 	pkts       int32
 	deficit    int32
-	list       uint8 // onNone, onNew or onOld
+	epoch      uint32 // listed (on the new or old list) when it equals the queue's epoch
 	bytes      int
 	pol        aqm.Policy
 }
-
-const (
-	onNone uint8 = iota
-	onNew
-	onOld
-)
 
 // fqList is an intrusive FIFO of flow indices linked through fqFlow.next.
 type fqList struct {
@@ -80,7 +76,7 @@ type fqList struct {
 
 var _ leaf = (*fqQueue)(nil)
 
-func newFQ(idx int, class uint8, led *ledger, c *FQConfig, f Factory) *fqQueue {
+func newFQ(lb leafBase, c *FQConfig, f Factory) *fqQueue {
 	q := &fqQueue{
 		flows:    make([]fqFlow, c.Flows),
 		mask:     uint32(c.Flows - 1),
@@ -89,7 +85,8 @@ func newFQ(idx int, class uint8, led *ledger, c *FQConfig, f Factory) *fqQueue {
 		quantum:  int32(c.Quantum),
 		batch:    c.DropBatch,
 		free:     -1,
-		leafBase: newLeafBase(idx, class, led),
+		epoch:    1,
+		leafBase: lb,
 	}
 	for i := range q.flows {
 		q.flows[i] = fqFlow{head: -1, tail: -1, next: -1}
@@ -169,35 +166,6 @@ func (q *fqQueue) setPolicy(f Factory) {
 	}
 }
 
-func (q *fqQueue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	ps := q.led.arrive(q.idx, d)
-	q.st.Arrivals++
-	fi := int32(d.Hash & q.mask)
-	fl := &q.flows[fi]
-	l := int(d.Len)
-	if !q.enqPass && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d, d) {
-		q.refuse(now, ps, d, pkt.DropAQM, sink)
-		return
-	}
-	if l > q.maxBytes {
-		q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone
-		return
-	}
-	// As with head drop, the overflow batch is released before the buffer is asked.
-	for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
-		q.dropFattest(now, q.batch, true, sink) // frees at least one packet
-	}
-	if q.buf != nil {
-		if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
-			countDrop(&q.st, ps, r)
-			sink.Drop(d, r)
-			return
-		}
-	}
-	q.store(fi, d, d.Queue, l)
-	ps.admit(l)
-}
-
 // store appends d (of length l, with Queue = qi) to flow fi, which joins the new list
 // if it was on neither, and counts it in the queue (not in its port).
 func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
@@ -209,6 +177,7 @@ func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
 	q.prev[s] = fl.tail
 	if fl.tail < 0 {
 		fl.head = s
+		q.busy++
 	} else {
 		q.link[fl.tail] = s
 	}
@@ -216,26 +185,25 @@ func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
 	fl.pkts++
 	fl.bytes += l
 	q.st.admit(l)
-	if fl.list == onNone {
+	if fl.epoch != q.epoch {
 		fl.deficit = q.quantum
-		fl.list = onNew
+		fl.epoch = q.epoch
 		q.newL.push(q.flows, fi)
 	}
 }
 
-// enqueueRun is the leaf's run enqueue (see queue.enqueueRun): enqueue for each packet
-// of ds, with the ledger's bookkeeping done once per run and the port counters updated
-// once per stretch of admissions (an overflow batch drop settles them first, so the
-// port's peak depth stays exact; a buffer model is asked packet by packet). Flow
-// policies that decide at enqueue, or a queue without a port of its own, take the
-// per-packet enqueue.
+// enqueueRun implements leaf: packets that need no decision (no enqueue-time AQM,
+// no memory model, room left) are stored and counted in the port once per stretch;
+// any other packet settles the port's count first and takes admit, the one-packet
+// rule (so an overflow batch finds the port's depth exact, and its peak stays right).
 func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
-	if !q.enqPass || q.port < 0 {
-		return enqueueEach(q, now, ds, qi, port, sink)
+	if len(ds) == 0 {
+		return 0
 	}
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
-	n, b := 0, 0 // admitted and not yet in ps
+	plain := q.enqPass && q.buf == nil
+	n, b := 0, 0 // stored and not yet in ps
 	i := 0
 	for ; i < len(ds); i++ {
 		d := &ds[i]
@@ -243,34 +211,56 @@ func (q *fqQueue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink
 			break
 		}
 		l := int(d.Len)
-		if q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
-			if l > q.maxBytes {
-				d.Queue = qi
-				q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone
-				continue
-			}
-			ps.admitN(n, b)
-			n, b = 0, 0
-			for q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes {
-				q.dropFattest(now, q.batch, true, sink)
-			}
+		if plain && q.fits(l) {
+			q.store(int32(d.Hash&q.mask), d, qi, l)
+			n++
+			b += l
+			continue
 		}
-		if q.buf != nil {
-			d.Queue = qi
-			if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
-				countDrop(&q.st, ps, r)
-				sink.Drop(d, r)
-				continue
-			}
-		}
-		q.store(int32(d.Hash&q.mask), d, qi, l)
-		n++
-		b += l
+		ps.admitN(n, b)
+		n, b = 0, 0
+		d.Queue = qi
+		q.admit(now, d, l, ps, sink)
 	}
+	ps.admitN(n, b)
 	q.st.Arrivals += uint64(i)
 	ps.Arrivals += uint64(i)
-	ps.admitN(n, b)
 	return i
+}
+
+// fits reports whether a packet of l bytes fits beside what is queued.
+func (q *fqQueue) fits(l int) bool { return q.st.Pkts < q.maxPkts && q.st.Bytes+l <= q.maxBytes }
+
+// admit is the enqueue rule for one packet d of l bytes (counted as an arrival by the
+// caller): a packet larger than the byte limit is refused first (Linux's order: no
+// AQM decision for a packet refused for room), then the flow's enqueue-time AQM
+// decides, then overflow batches make room (the arrival itself is always kept), then
+// the memory model is asked.
+func (q *fqQueue) admit(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
+	if l > q.maxBytes {
+		q.refuse(now, ps, d, pkt.DropTail, sink) // could never fit, even alone
+		return
+	}
+	fi := int32(d.Hash & q.mask)
+	fl := &q.flows[fi]
+	if !q.enqPass && dropsOrMarks(fl.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), d, d) {
+		q.refuse(now, ps, d, pkt.DropAQM, sink)
+		return
+	}
+	// As with head drop, the overflow batch is released before the memory model is
+	// asked.
+	for !q.fits(l) {
+		q.dropFattest(now, q.batch, true, sink) // frees at least one packet
+	}
+	if q.buf != nil {
+		if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
+			countDrop(&q.st, ps, r)
+			sink.Drop(d, r)
+			return
+		}
+	}
+	q.store(fi, d, d.Queue, l)
+	ps.admit(l)
 }
 
 // fattest returns the active flow with the most bytes (-1 if none), scanning only the
@@ -312,6 +302,7 @@ func (q *fqQueue) dropFlowHead(now int64, fl *fqFlow, r pkt.DropReason, sink pkt
 	fl.head = q.link[s]
 	if fl.head < 0 {
 		fl.tail = -1
+		q.busy--
 	}
 	fl.pkts--
 	fl.bytes -= l
@@ -324,21 +315,6 @@ func (q *fqQueue) dropFlowHead(now int64, fl *fqFlow, r pkt.DropReason, sink pkt
 	q.link[s] = q.free
 	q.free = s
 	return l
-}
-
-func (q *fqQueue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
-	for {
-		fi, fromNew, ok := q.nextFlow()
-		if !ok {
-			return false
-		}
-		fl := &q.flows[fi]
-		if q.popFlow(now, fl, out, sink) {
-			fl.deficit -= int32(out.Len)
-			return true
-		}
-		q.retire(fi, fromNew)
-	}
 }
 
 // nextFlow picks the flow to serve by DRR over the two lists, the new list first. A
@@ -365,7 +341,6 @@ func (q *fqQueue) nextFlow() (fi int32, fromNew, ok bool) {
 		} else {
 			q.oldL.pop(q.flows)
 		}
-		fl.list = onOld
 		q.oldL.push(q.flows, fi)
 	}
 }
@@ -376,62 +351,32 @@ func (q *fqQueue) retire(fi int32, fromNew bool) {
 	fl := &q.flows[fi]
 	if fromNew {
 		q.newL.pop(q.flows)
-		fl.list = onOld
 		q.oldL.push(q.flows, fi)
 	} else {
 		q.oldL.pop(q.flows)
-		fl.list = onNone
+		fl.epoch = 0
 	}
 }
 
-// popFlow delivers fl's next packet that its policy lets through.
-func (q *fqQueue) popFlow(now int64, fl *fqFlow, out *pkt.Desc, sink pkt.DropSink) bool {
-	for fl.head >= 0 {
-		s := fl.head
-		q.slab[s].CopyTo(out)
-		fl.head = q.link[s]
-		if fl.head < 0 {
-			fl.tail = -1
-		}
-		q.link[s] = q.free
-		q.free = s
-		l := int(q.slab[s].Len) // the slot, not the copy just written (see pkt.Desc.CopyTo)
-		fl.pkts--
-		fl.bytes -= l
-		q.st.remove(l)
-		ps := q.led.port(&q.slab[s])
-		ps.remove(l)
-		q.led.touchQ(q.idx)
-		if q.deliverPopped(now, fl.pol, aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}, ps, &q.slab[s], out, sink) {
-			return true
-		}
-	}
-	return false
-}
-
-// dequeueBurst is the leaf's burst dequeue (see queue.dequeueBurst): dequeue in a
-// loop while the queue holds packets, len(out) and budget > 0 bytes allow, with the
-// counters updated once per call and the sojourn histogram once per run of packets
-// enqueued at the same time. Each iteration is exactly one dequeue call: its search
-// over the flow lists goes on past AQM drops until it delivers or the lists are empty.
-// A buffer model gets each packet back one by one. Without a port of its own, it is
-// dequeue in a loop.
-func (q *fqQueue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
-	n := 0
-	if q.port < 0 {
-		for n < len(out) && budget > 0 && q.st.Pkts > 0 && q.dequeue(now, &out[n], sink) {
-			budget -= int(out[n].Len)
-			n++
-		}
-		return n, budget
-	}
-	if q.st.Pkts == 0 {
+// dequeueRun implements leaf: one dequeue per delivered packet, in RFC 8290's
+// order, with the counters updated once per call and the sojourn histogram once per
+// run of packets enqueued at the same time; ask and outcome decide for each packet. Each
+// iteration's search over the flow lists goes on past AQM drops until it delivers or
+// the lists are empty. port is ignored (an FQ-CoDel queue has a port of its own).
+//
+// When the queue runs empty, every flow still listed leaves the lists: that is what
+// the dequeue RFC 8290 (and Linux) runs on the empty queue would do, visiting each
+// empty flow (a new one moves to the old list, an old one is removed), and the Arch
+// never asks an empty leaf. The next packet of any flow then finds it a new flow with
+// a fresh quantum, however long ago it last sent.
+func (q *fqQueue) dequeueRun(now int64, out []pkt.Desc, budget, _ int, sink pkt.DropSink) (int, int) {
+	if q.st.Pkts == 0 || len(out) == 0 || budget <= 0 {
 		return 0, budget
 	}
 	q.led.touchQ(q.idx)
 	ps := q.led.portAt(q.port)
 	pk, by := q.st.Pkts, q.st.Bytes
-	db, marks := 0, 0
+	n, db, marks := 0, 0, 0
 	runs := sojournRuns{st: &q.st, ps: ps}
 	flows, slab, link := q.flows, q.slab, q.link
 search:
@@ -456,11 +401,12 @@ search:
 				// Fields are read from the slab slot, not from the copy just written
 				// (see pkt.Desc.CopyTo); the slot stays intact until the next enqueue.
 				h, o := &slab[s], &out[n]
-				l, enq, flags := int(h.Len), h.Enq, h.Flags
+				l, enq := int(h.Len), h.Enq
 				h.CopyTo(o)
 				fl.head = link[s]
 				if fl.head < 0 {
 					fl.tail = -1
+					q.busy--
 				}
 				link[s] = q.free
 				q.free = s
@@ -468,25 +414,15 @@ search:
 				fl.bytes -= l
 				pk--
 				by -= l
-				// deliverPopped's steps, written out (see queue.dequeueBurst)
-				if fl.pol != nil {
-					v := fl.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
-					if dropsOrMarks(v, h, o) {
-						q.dropAQM(now, ps, o, sink)
-						continue
-					}
-					if v == aqm.Mark {
-						flags |= pkt.FlagMarkCE
-					}
-				}
-				if q.buf != nil {
-					q.release(now, h)
+				v := q.outcome(now, ask(now, fl.pol, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), ps, h, o, sink)
+				if v == outDropped {
+					continue
 				}
 				fl.deficit -= int32(l)
 				db += l
 				budget -= l
 				n++
-				if flags&pkt.FlagMarkCE != 0 {
+				if v == outMarked {
 					marks++
 				}
 				runs.add(now, enq)
@@ -501,7 +437,23 @@ search:
 	q.st.Pkts, q.st.Bytes = pk, by
 	q.st.delivered(n, db, marks)
 	ps.delivered(n, db, marks)
+	if pk == 0 {
+		q.idle()
+	}
 	return n, budget
+}
+
+// idle takes every flow off the lists once the queue is empty (see dequeueRun), in
+// O(1): the lists are emptied and the epoch moves on, so no flow's epoch matches.
+func (q *fqQueue) idle() {
+	q.newL = fqList{head: -1, tail: -1}
+	q.oldL = fqList{head: -1, tail: -1}
+	if q.epoch++; q.epoch == 0 { // wrapped: clear the flows' epochs once
+		for i := range q.flows {
+			q.flows[i].epoch = 0
+		}
+		q.epoch = 1
+	}
 }
 
 func (q *fqQueue) headEnq() int64 {
@@ -522,6 +474,9 @@ func (q *fqQueue) trim(now int64, sink pkt.DropSink) {
 	for q.st.Pkts > q.maxPkts || q.st.Bytes > q.maxBytes {
 		q.dropFattest(now, 1, false, sink)
 	}
+	if q.st.Pkts == 0 {
+		q.idle()
+	}
 }
 
 func (q *fqQueue) drain(now int64, sink pkt.DropSink) int {
@@ -532,6 +487,7 @@ func (q *fqQueue) drain(now int64, sink pkt.DropSink) int {
 			q.dropFlowHead(now, fl, pkt.DropShutdown, sink)
 		}
 	}
+	q.idle()
 	return n
 }
 
@@ -540,7 +496,7 @@ func (q *fqQueue) aqmState(dst *aqm.State) {
 }
 
 func (q *fqQueue) fqState() FQState {
-	return FQState{ActiveFlows: q.newL.n + q.oldL.n, NewFlows: q.newL.n, OldFlows: q.oldL.n}
+	return FQState{ActiveFlows: q.busy, NewFlows: q.newL.n, OldFlows: q.oldL.n}
 }
 
 // walkNewest walks each flow from its tail back through the prev links.

@@ -1,6 +1,10 @@
 package voq
 
-import "github.com/dpdkq/dpdkq/pkt"
+import (
+	"unsafe"
+
+	"github.com/dpdkq/dpdkq/pkt"
+)
 
 // fifoArch keeps one FIFO per input port and no classes: the input-queued switch with
 // head-of-line blocking (Karol, Hluchyj, Morgan 1987). An output may only take a
@@ -35,7 +39,7 @@ func (a *fifoArch) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
 		return
 	}
 	d.Queue = uint32(i)
-	a.fifos[i].enqueue(now, d, sink)
+	a.fifos[i].enqueueRun(now, unsafe.Slice(d, 1), d.Queue, -1, sink)
 }
 
 // Dequeue implements Arch.
@@ -67,12 +71,7 @@ func (a *fifoArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, sink
 		s.bind(o, i)
 		s.gptr[o] = i + 1
 	}
-	f := a.fifos[i]
-	n := 0
-	for n < len(out) && budget > 0 && f.dequeueFor(now, &out[n], sink, port) {
-		budget -= int(out[n].Len)
-		n++
-	}
+	n, _ := a.fifos[i].dequeueRun(now, out, budget, port, sink)
 	return n
 }
 

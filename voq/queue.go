@@ -2,6 +2,7 @@ package voq
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/dpdkq/dpdkq/aqm"
 	"github.com/dpdkq/dpdkq/pkt"
@@ -10,12 +11,22 @@ import (
 // leaf is one schedulable queue: a plain FIFO or an FQ-CoDel instance. Everything
 // that is not the hot path (limits, policies, draining) also goes through it, so the
 // architectures never care which kind they hold.
+//
+// The run (a slice of descriptors, all for one output port) is the unit of enqueue
+// and dequeue: a single packet is a run of one (enqueueOne, dequeueOne). Each kind
+// writes its counting, ledger, sojourn, AQM and memory-model steps once, in its run
+// methods.
 type leaf interface {
-	// enqueue takes ownership of d: it is admitted or handed to sink.
-	enqueue(now int64, d *pkt.Desc, sink pkt.DropSink)
-	// dequeue moves the next deliverable packet into *out; AQM drops go to sink.
-	// false means the leaf is empty.
-	dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool
+	// enqueueRun offers the packets of ds in order, each with Queue = qi, and returns
+	// how many it took: all of ds, or with port >= 0 the leading packets whose OutPort
+	// is port. Every packet taken is admitted or handed to sink. The packets of ds
+	// are for one output port (the caller's runs are).
+	enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int
+	// dequeueRun delivers packets into out while the leaf holds packets and len(out)
+	// and budget (bytes; the last packet may overshoot) are left, and returns how many
+	// and the budget left; AQM drops go to sink. With port >= 0 (an input FIFO) it
+	// stops at the first head packet for another output port.
+	dequeueRun(now int64, out []pkt.Desc, budget, port int, sink pkt.DropSink) (int, int)
 	depth() int
 	// headEnq is the enqueue time of the oldest head packet, noHead when empty.
 	headEnq() int64
@@ -29,17 +40,22 @@ type leaf interface {
 	aqmState(dst *aqm.State)
 	// walk visits the queued packets read-only (control-plane queries).
 	walk(fn func(d *pkt.Desc) bool) bool
-	// enqueueRun offers the packets of ds in order, each with Queue = qi (as enqueue
-	// one by one), and returns how many it took: all of ds, or with port >= 0 the
-	// leading packets whose OutPort is port.
-	enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int
-	// dequeueBurst is dequeue in a loop while the leaf holds packets and len(out) and
-	// budget (bytes) are left; it returns the packets delivered and the budget left.
-	dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int)
 	// walkNewest visits each FIFO of the leaf (the queue, or each FQ flow) from its
 	// newest packet back, until fn returns false for that FIFO.
 	walkNewest(fn func(d *pkt.Desc) bool)
 	fqState() FQState
+}
+
+// enqueueOne offers d (Queue already set) to l: a run of one.
+func enqueueOne(l leaf, now int64, d *pkt.Desc, sink pkt.DropSink) {
+	l.enqueueRun(now, unsafe.Slice(d, 1), d.Queue, -1, sink)
+}
+
+// dequeueOne delivers l's next packet into *out (a run of at most one, any budget);
+// false when nothing was delivered.
+func dequeueOne(l leaf, now int64, out *pkt.Desc, sink pkt.DropSink) bool {
+	n, _ := l.dequeueRun(now, unsafe.Slice(out, 1), math.MaxInt, -1, sink)
+	return n == 1
 }
 
 // Ring sizing for byte-only limits: one slot per 64 bytes (the minimum Ethernet frame)
@@ -73,6 +89,7 @@ type queue struct {
 	headDrop bool
 	pol      aqm.Policy
 	enqPass  bool // pol takes no decision at enqueue (none, or aqm.DequeueOnly)
+	decided  bool // the head packet was already passed by pol (see dequeueRun)
 	leafBase
 }
 
@@ -86,16 +103,20 @@ type leafBase struct {
 	buf   Memory       // the Arch's buffer model, nil when none
 	obs   DropObserver // buf as a DropObserver, nil when it is not one
 	st    QueueStats   // for FQ-CoDel, the aggregate over all flows
+	mem   bool         // buf != nil
 }
 
-func newLeafBase(idx int, class uint8, led *ledger) leafBase {
-	return leafBase{idx: int32(idx), class: class, led: led, port: -1}
+// newLeafBase is the base of leaf idx (of the class, in the Arch's ledger, with its
+// memory model mem, nil when none), for no output port of its own until set.
+func newLeafBase(idx int, class uint8, led *ledger, mem Memory) leafBase {
+	obs, _ := mem.(DropObserver)
+	return leafBase{idx: int32(idx), class: class, led: led, port: -1, buf: mem, obs: obs, mem: mem != nil}
 }
 
 var _ leaf = (*queue)(nil)
 
-func newQueue(idx int, class uint8, led *ledger, pkts, bytes int, headDrop bool, f Factory) *queue {
-	q := &queue{headDrop: headDrop, leafBase: newLeafBase(idx, class, led)}
+func newQueue(lb leafBase, pkts, bytes int, headDrop bool, f Factory) *queue {
+	q := &queue{headDrop: headDrop, leafBase: lb}
 	_ = q.setLimit(pkts, bytes) // validated by the caller
 	q.setPolicy(f)
 	return q
@@ -130,7 +151,7 @@ func (q *queue) setLimit(pkts, bytes int) error {
 }
 
 func (q *queue) setPolicy(f Factory) {
-	q.pol = nil
+	q.pol, q.decided = nil, false
 	if f != nil {
 		q.pol = f(int(q.idx), q.class)
 	}
@@ -140,7 +161,8 @@ func (q *queue) setPolicy(f Factory) {
 	}
 }
 
-func (q *queue) full(l int) bool { return q.st.Pkts >= q.maxPkts || q.st.Bytes+l > q.maxBytes }
+// fits reports whether a packet of l bytes fits beside pk packets of by bytes.
+func (q *queue) fits(pk, by, l int) bool { return pk < q.maxPkts && by+l <= q.maxBytes }
 
 // portStats returns the counters of d's output port (marked changed): the queue's own
 // port, or d's for an input FIFO.
@@ -151,38 +173,78 @@ func (q *queue) portStats(d *pkt.Desc) *QueueStats {
 	return q.led.port(d)
 }
 
-func (q *queue) enqueue(now int64, d *pkt.Desc, sink pkt.DropSink) {
-	q.led.touchQ(q.idx)
-	ps := q.portStats(d)
-	ps.Arrivals++
-	q.st.Arrivals++
-	l := int(d.Len)
-	if q.enqPass && q.buf == nil && q.st.Pkts < q.maxPkts && q.st.Bytes+l <= q.maxBytes {
-		// The common case, no decision to take: store it.
-		q.ring[(q.head+q.st.Pkts)&q.mask] = *d
-		q.st.admit(l)
-		ps.admit(l)
-		return
+// portOut returns the counters of the port a dequeue serves (marked changed): the
+// queue's own port, or the global port for an input FIFO.
+func (q *queue) portOut(port int) *QueueStats {
+	if q.port >= 0 {
+		return q.led.portAt(q.port)
 	}
-	q.enqueueSlow(now, d, l, ps, sink)
+	return q.led.portAt(int32(q.led.portIdx[port]))
 }
 
-// enqueueSlow is enqueue with an AQM, a buffer model or a full queue.
-func (q *queue) enqueueSlow(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
+// enqueueRun implements leaf. Packets that need no decision (no enqueue-time AQM, no
+// memory model, room left) are stored with the depth kept in registers and counted
+// once per stretch; any other packet settles those counts first and takes admit, the
+// one-packet rule.
+func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
+	if len(ds) == 0 {
+		return 0
+	}
+	q.led.touchQ(q.idx)
+	ps := q.portStats(&ds[0])
+	plain := q.enqPass && q.buf == nil
+	head, pk, by := q.head, q.st.Pkts, q.st.Bytes // pk, by: the depth, this run's stores included
+	i := 0
+	for ; i < len(ds); i++ {
+		d := &ds[i]
+		if port >= 0 && int(d.OutPort) != port {
+			break
+		}
+		l := int(d.Len)
+		if plain && q.fits(pk, by, l) {
+			d.CopyToQueue(&q.ring[(head+pk)&q.mask], qi) // word copy: see pkt.Desc.CopyTo
+			pk++
+			by += l
+			continue
+		}
+		q.settle(ps, pk, by)
+		d.Queue = qi
+		q.admit(now, d, l, ps, sink)
+		head, pk, by = q.head, q.st.Pkts, q.st.Bytes
+	}
+	q.settle(ps, pk, by)
+	q.st.Arrivals += uint64(i)
+	ps.Arrivals += uint64(i)
+	return i
+}
+
+// settle counts the packets stored since the depth was last counted (the depth is now
+// pk packets, by bytes) in the queue and its port ps.
+func (q *queue) settle(ps *QueueStats, pk, by int) {
+	n, b := pk-q.st.Pkts, by-q.st.Bytes
+	q.st.admitN(n, b)
+	ps.admitN(n, b)
+}
+
+// admit is the enqueue rule for one packet d of l bytes (counted as an arrival by the
+// caller), in Linux's order: the limit first (a packet refused for room never reaches
+// the AQM, so it neither advances the AQM's state nor counts as an AQM drop; with
+// head-drop the arrival is kept and the head goes instead), then the enqueue-time AQM,
+// then head drops to make room, then the memory model.
+func (q *queue) admit(now int64, d *pkt.Desc, l int, ps *QueueStats, sink pkt.DropSink) {
+	full := !q.fits(q.st.Pkts, q.st.Bytes, l)
+	if full && (!q.headDrop || l > q.maxBytes) {
+		q.refuse(now, ps, d, pkt.DropTail, sink)
+		return
+	}
 	if !q.enqPass && dropsOrMarks(q.pol.Enqueue(now, packetOf(d), aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}), d, d) {
 		q.refuse(now, ps, d, pkt.DropAQM, sink)
 		return
 	}
-	if q.full(l) {
-		if !q.headDrop || l > q.maxBytes {
-			q.refuse(now, ps, d, pkt.DropTail, sink)
-			return
-		}
-		// Head drops come before the buffer's Admit: the memory they release is what
-		// the arrival needs. If the buffer refuses anyway, those packets are still gone.
-		for q.full(l) { // terminates: an empty queue admits any l <= maxBytes
-			q.dropHead(now, pkt.DropHead, sink)
-		}
+	// Head drops come before the memory model's Admit: the memory they release is what
+	// the arrival needs. If the model refuses anyway, those packets are still gone.
+	for !q.fits(q.st.Pkts, q.st.Bytes, l) { // terminates: an empty queue admits any l <= maxBytes
+		q.dropHead(now, pkt.DropHead, sink)
 	}
 	if q.buf != nil {
 		if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
@@ -228,7 +290,7 @@ func (b *leafBase) refuse(now int64, ps *QueueStats, d *pkt.Desc, r pkt.DropReas
 }
 
 // dropStored hands a packet that had been stored (and is already unlinked and
-// uncounted from the depth) to sink for reason r: the buffer gets its memory back
+// uncounted from the depth) to sink for reason r: the memory model gets it back
 // first, then hears about the drop unless it is a shutdown.
 func dropStored(now int64, q int32, buf Memory, obs DropObserver, d *pkt.Desc, r pkt.DropReason, sink pkt.DropSink) {
 	if buf != nil {
@@ -240,42 +302,55 @@ func dropStored(now int64, q int32, buf Memory, obs DropObserver, d *pkt.Desc, r
 	sink.Drop(d, r)
 }
 
-// deliverPopped finishes taking a packet off this leaf (a queue, or an FQ-CoDel flow)
-// one at a time: h is its slot (intact until the next admission), o the copy handed
-// out, backlog what pol governs after the removal. The dequeue-time AQM decides from h;
-// a drop is counted (queue and port ps) and goes to sink after the buffer model has the
-// memory back, and deliverPopped returns false (the caller tries its next packet).
-// Otherwise the buffer model releases the packet and its delivery is counted. The
-// burst loops write the same steps out (see queue.dequeueBurst).
-func (b *leafBase) deliverPopped(now int64, pol aqm.Policy, backlog aqm.Backlog, ps *QueueStats, h, o *pkt.Desc,
-	sink pkt.DropSink) bool {
-	marked := h.Flags&pkt.FlagMarkCE != 0
-	if pol != nil {
-		v := pol.Dequeue(now, packetOf(h), backlog)
-		if dropsOrMarks(v, h, o) {
-			b.dropAQM(now, ps, o, sink)
-			return false
-		}
-		marked = marked || v == aqm.Mark
+// Outcomes of leafBase.outcome for one popped packet.
+const (
+	outDeliver = 0                       // deliver it unchanged
+	outMarked  = int(pkt.FlagMarkCE)     // deliver it, CE-marked by the AQM (or by a previous hop)
+	outDropped = int(pkt.FlagMarkCE) + 1 // the AQM dropped it: counted, released and in the sink
+)
+
+// The dequeue rule for one packet taken off a leaf (a queue, or an FQ-CoDel flow) is
+// written once, in two steps that every dequeue loop calls as
+// b.outcome(now, ask(now, pol, packetOf(h), backlog), ps, h, o, sink); both are inlined into the
+// loops (TestInlining), so the case without AQM and memory model costs no call and
+// the AQM case one, the policy's own. h is the packet's slot (intact until the next
+// admission), o the copy handed out, backlog what pol governs after the removal.
+
+// ask returns pol's dequeue-time verdict on p, aqm.Pass without a policy.
+func ask(now int64, pol aqm.Policy, p aqm.Packet, backlog aqm.Backlog) aqm.Verdict {
+	if pol == nil {
+		return aqm.Pass
+	}
+	return pol.Dequeue(now, p, backlog)
+}
+
+// outcome applies verdict v to the popped packet: outDeliver or outMarked (o carries
+// the AQM's mark, and the memory model has the packet back), or outDropped (counted
+// in the queue and its port ps, released, and handed to sink as o). The caller counts
+// the delivery, with its sojourn, by runs.
+func (b *leafBase) outcome(now int64, v aqm.Verdict, ps *QueueStats, h, o *pkt.Desc, sink pkt.DropSink) int {
+	if v == aqm.Pass && !b.mem {
+		return int(h.Flags & pkt.FlagMarkCE) // outDeliver or outMarked
+	}
+	return b.outcomeSlow(now, v, ps, h, o, sink)
+}
+
+// outcomeSlow is outcome for a packet the AQM did not simply pass, or with a memory
+// model.
+func (b *leafBase) outcomeSlow(now int64, v aqm.Verdict, ps *QueueStats, h, o *pkt.Desc, sink pkt.DropSink) int {
+	if dropsOrMarks(v, h, o) {
+		countDrop(&b.st, ps, pkt.DropAQM)
+		dropStored(now, b.idx, b.buf, b.obs, o, pkt.DropAQM, sink)
+		return outDropped
 	}
 	if b.buf != nil {
-		b.release(now, h)
+		b.buf.Release(now, int(b.idx), h, true)
 	}
-	l, so := int(h.Len), now-h.Enq
-	b.st.deliver(l, so, marked)
-	ps.deliver(l, so, marked)
-	return true
+	if v == aqm.Mark {
+		return outMarked
+	}
+	return int(h.Flags & pkt.FlagMarkCE)
 }
-
-// dropAQM counts and hands on a packet the dequeue-time AQM dropped (o as for
-// deliverPopped).
-func (b *leafBase) dropAQM(now int64, ps *QueueStats, o *pkt.Desc, sink pkt.DropSink) {
-	countDrop(&b.st, ps, pkt.DropAQM)
-	dropStored(now, b.idx, b.buf, b.obs, o, pkt.DropAQM, sink)
-}
-
-// release gives a delivered packet's memory back to the buffer model (there is one).
-func (b *leafBase) release(now int64, h *pkt.Desc) { b.buf.Release(now, int(b.idx), h, true) }
 
 // dropHead removes the head packet for reason r. The sink sees the ring slot itself,
 // which stays intact until the next admission.
@@ -288,7 +363,9 @@ func (q *queue) dropHead(now int64, r pkt.DropReason, sink pkt.DropSink) {
 	ps.remove(l)
 	countDrop(&q.st, ps, r)
 	q.led.touchQ(q.idx)
+	q.decided = false
 	dropStored(now, q.idx, q.buf, q.obs, h, r, sink)
+	q.rewind()
 }
 
 // rewind restarts an empty queue at the first ring slot. A queue that drains every
@@ -300,10 +377,6 @@ func (q *queue) rewind() {
 	}
 }
 
-func (q *queue) dequeue(now int64, out *pkt.Desc, sink pkt.DropSink) bool {
-	return q.dequeueFor(now, out, sink, -1)
-}
-
 // peek returns the head packet, nil when empty. The pointer is valid until the next
 // operation on q.
 func (q *queue) peek() *pkt.Desc {
@@ -313,157 +386,86 @@ func (q *queue) peek() *pkt.Desc {
 	return &q.ring[q.head]
 }
 
-// dequeueFor delivers the head into *out if it is for output port (any port when
-// port < 0). AQM drops at dequeue go to sink and the next head is tried.
-func (q *queue) dequeueFor(now int64, out *pkt.Desc, sink pkt.DropSink, port int) bool {
-	for q.st.Pkts > 0 {
-		h := &q.ring[q.head]
-		if port >= 0 && int(h.OutPort) != port {
-			return false
-		}
-		*out = *h
-		l := int(out.Len)
-		q.head = (q.head + 1) & q.mask
-		q.st.remove(l)
-		q.rewind()
-		ps := q.portStats(out)
-		ps.remove(l)
-		q.led.touchQ(q.idx)
-		if q.deliverPopped(now, q.pol, aqm.Backlog{Packets: q.st.Pkts, Bytes: q.st.Bytes}, ps, h, out, sink) {
-			return true
-		}
-	}
-	return false
-}
-
-// enqueueRun offers the packets of ds for this queue (each gets Queue = qi), as enqueue
-// would one by one, and returns how many it took: all of ds, or with port >= 0 the
-// leading packets whose OutPort is port (the caller then needs no separate pass to
-// find the run). Without an enqueue-time AQM decision or head-drop, and for a queue
-// with an output port of its own, the counters are updated once for the whole run (a
-// buffer model is still asked packet by packet).
-func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
-	if !q.enqPass || q.headDrop || q.port < 0 {
-		return enqueueEach(q, now, ds, qi, port, sink)
-	}
-	q.led.touchQ(q.idx)
-	ps := q.led.portAt(q.port)
-	pk, by, tail := q.st.Pkts, q.st.Bytes, q.head+q.st.Pkts
-	i := 0
-	for ; i < len(ds); i++ {
-		d := &ds[i]
-		if port >= 0 && int(d.OutPort) != port {
-			break
-		}
-		l := int(d.Len)
-		if pk >= q.maxPkts || by+l > q.maxBytes {
-			d.Queue = qi
-			countDrop(&q.st, ps, pkt.DropTail)
-			if q.obs != nil {
-				q.obs.QueueDrop(now, int(q.idx), pkt.DropTail)
-			}
-			sink.Drop(d, pkt.DropTail)
-			continue
-		}
-		if q.buf != nil {
-			d.Queue = qi
-			if r := q.buf.Admit(now, int(q.idx), d); r != pkt.DropNone {
-				countDrop(&q.st, ps, r)
-				sink.Drop(d, r)
-				continue
-			}
-		}
-		d.CopyToQueue(&q.ring[tail&q.mask], qi) // word copy: see pkt.Desc.CopyTo
-		tail++
-		pk++
-		by += l
-	}
-	n, b := pk-q.st.Pkts, by-q.st.Bytes
-	q.st.Arrivals += uint64(i)
-	ps.Arrivals += uint64(i)
-	q.st.admitN(n, b)
-	ps.admitN(n, b)
-	return i
-}
-
-// enqueueEach is enqueueRun packet by packet, for the cases that need a decision per
-// packet.
-func enqueueEach(l leaf, now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
-	i := 0
-	for ; i < len(ds) && (port < 0 || int(ds[i].OutPort) == port); i++ {
-		ds[i].Queue = qi
-		l.enqueue(now, &ds[i], sink)
-	}
-	return i
-}
-
-// dequeueBurst delivers packets into out while budget > 0 bytes and returns how many
-// and the budget left: dequeueFor in a loop. For a queue with an output port of its own
-// (not an input FIFO), the counters are updated once per call and the sojourn
-// histogram once per run of packets enqueued at the same time (a buffer model still
-// gets each packet back one by one).
-func (q *queue) dequeueBurst(now int64, out []pkt.Desc, budget int, sink pkt.DropSink) (int, int) {
-	if q.st.Pkts == 0 {
+// dequeueRun implements leaf: the counters are updated once per call and the sojourn
+// histogram once per run of packets enqueued at the same time; ask and outcome decide
+// for each packet.
+//
+// An input FIFO (port >= 0) stops at a head for another port. When that head follows
+// an AQM drop, the policy is still in the middle of one dequeue (CoDel's drop loop
+// asks about the next head at the same time, see aqm.CoDel.Dequeue): it is asked now,
+// and if it lets the packet through, the packet stays at the head as decided
+// (q.decided) and its own port's next dequeue delivers it without asking again.
+func (q *queue) dequeueRun(now int64, out []pkt.Desc, budget, port int, sink pkt.DropSink) (int, int) {
+	if q.st.Pkts == 0 || len(out) == 0 || budget <= 0 {
 		return 0, budget
 	}
-	n := 0
-	if q.port >= 0 {
-		q.led.touchQ(q.idx)
-		ps := q.led.portAt(q.port)
-		head, pk, by := q.head, q.st.Pkts, q.st.Bytes
-		db, marks := 0, 0
-		runs := sojournRuns{st: &q.st, ps: ps}
-		pol := q.pol
-		for n < len(out) && budget > 0 && pk > 0 {
-			// The fields used here are read from the ring slot, not from the copy just
-			// written (a narrow load from a wide store in flight may not be forwarded).
-			h, o := &q.ring[head], &out[n]
-			l, enq, flags := int(h.Len), h.Enq, h.Flags
-			h.CopyTo(o)
+	q.led.touchQ(q.idx)
+	ps := q.portOut(port)
+	head, pk, by := q.head, q.st.Pkts, q.st.Bytes
+	n, db, marks := 0, 0, 0
+	runs := sojournRuns{st: &q.st, ps: ps}
+	pol, dropped := q.pol, false
+	asked := pol // the policy to ask about the next head: none if it was decided
+	if q.decided {
+		asked, q.decided = nil, false
+	}
+	xp, xb := 0, 0 // packets and bytes removed that were for another port
+	for n < len(out) && budget > 0 && pk > 0 {
+		// The fields used here are read from the ring slot, not from the copy just
+		// written (a narrow load from a wide store in flight may not be forwarded).
+		h, o := &q.ring[head], &out[n]
+		l, enq := int(h.Len), h.Enq
+		if port >= 0 && int(h.OutPort) != port {
+			if !dropped {
+				break
+			}
+			// The policy's dequeue goes on at this head (see above).
+			if !dropsOrMarks(pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk - 1, Bytes: by - l}), h, h) {
+				q.decided = true
+				break
+			}
 			head = (head + 1) & q.mask
 			pk--
 			by -= l
-			// deliverPopped's steps, written out (a call per packet costs this loop 1-2 ns)
-			if pol != nil {
-				v := pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
-				if dropsOrMarks(v, h, o) {
-					q.dropAQM(now, ps, o, sink)
-					continue
-				}
-				if v == aqm.Mark {
-					flags |= pkt.FlagMarkCE
-				}
-			}
-			if q.buf != nil {
-				q.release(now, h)
-			}
-			db += l
-			budget -= l
-			n++
-			if flags&pkt.FlagMarkCE != 0 {
-				marks++
-			}
-			runs.add(now, enq)
+			xp++
+			xb += l
+			hs := q.led.port(h)
+			hs.remove(l)
+			countDrop(&q.st, hs, pkt.DropAQM)
+			dropStored(now, q.idx, q.buf, q.obs, h, pkt.DropAQM, sink)
+			continue
 		}
-		runs.flush(now)
-		ps.Pkts -= q.st.Pkts - pk
-		ps.Bytes -= q.st.Bytes - by
-		q.head, q.st.Pkts, q.st.Bytes = head, pk, by
-		q.rewind()
-		q.st.delivered(n, db, marks)
-		ps.delivered(n, db, marks)
-		return n, budget
-	}
-	// An input FIFO: one packet at a time.
-	for n < len(out) && budget > 0 && q.dequeueFor(now, &out[n], sink, -1) {
-		budget -= int(out[n].Len)
+		h.CopyTo(o)
+		head = (head + 1) & q.mask
+		pk--
+		by -= l
+		v := q.outcome(now, ask(now, asked, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by}), ps, h, o, sink)
+		asked = pol
+		if v == outDropped {
+			dropped = true
+			continue
+		}
+		dropped = false
+		db += l
+		budget -= l
 		n++
+		if v == outMarked {
+			marks++
+		}
+		runs.add(now, enq)
 	}
+	runs.flush(now)
+	ps.Pkts -= q.st.Pkts - pk - xp
+	ps.Bytes -= q.st.Bytes - by - xb
+	q.head, q.st.Pkts, q.st.Bytes = head, pk, by
+	q.rewind()
+	q.st.delivered(n, db, marks)
+	ps.delivered(n, db, marks)
 	return n, budget
 }
 
 // passRun is Arch.PassBurst for this queue: ds (all for its port, qi its index) is
-// counted as admitted and then delivered at now, as enqueueRun and a dequeueBurst
+// counted as admitted and then delivered at now, as enqueueRun and a dequeueRun
 // taking everything would count it, when the queue is empty and nothing can refuse an
 // arrival (see PassBurst); otherwise -1. AQM drops get d.Queue = qi before sink sees
 // them, like any queued packet.
@@ -513,12 +515,12 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		l, enq := int(d.Len), d.Enq
 		pk--
 		by -= l
-		if pol != nil && dropsOrMarks(pol.Dequeue(now, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), d, d) {
-			d.Queue = qi // as a queued packet carries it
-			q.dropAQM(now, ps, d, sink)
+		d.Queue = qi // as a queued packet carries it
+		v := q.outcome(now, ask(now, pol, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), ps, d, d, sink)
+		if v == outDropped {
 			continue
 		}
-		if d.Flags&pkt.FlagMarkCE != 0 {
+		if v == outMarked {
 			marks++
 		}
 		if k != i {

@@ -2,6 +2,7 @@ package voq
 
 import (
 	"math/bits"
+	"unsafe"
 
 	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/pkt"
@@ -122,9 +123,9 @@ func newClassSet(leaves []leaf, p *outPort, parent *uint64, bit uint64) classSet
 // enqueue offers d to class c (a plain queue without the interface call).
 func (cs *classSet) enqueue(now int64, c int, d *pkt.Desc, sink pkt.DropSink) {
 	if q := cs.qs[c]; q != nil {
-		q.enqueue(now, d, sink)
+		q.enqueueRun(now, unsafe.Slice(d, 1), d.Queue, -1, sink)
 	} else {
-		cs.leaves[c].enqueue(now, d, sink)
+		enqueueOne(cs.leaves[c], now, d, sink)
 	}
 	cs.refresh(c)
 }
@@ -187,7 +188,7 @@ func (cs *classSet) serve(now int64, p *outPort, elig *uint8, out *pkt.Desc, sin
 	} else {
 		c = cs.drr.pick(uint64(act))
 	}
-	ok := cs.leaves[c].dequeue(now, out, sink)
+	ok := dequeueOne(cs.leaves[c], now, out, sink)
 	cs.refresh(c)
 	if !ok {
 		return serveDropped

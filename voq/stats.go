@@ -202,9 +202,9 @@ func decodeAQM(st *aqm.State, w []atomic.Uint64) {
 
 // FQState is the flow bookkeeping of an FQ-CoDel class queue.
 type FQState struct {
-	ActiveFlows int // flows on the new or old list (an emptied flow stays until its turn)
-	NewFlows    int
-	OldFlows    int
+	ActiveFlows int // flows holding packets
+	NewFlows    int // flows on the new list (one that emptied stays until its turn)
+	OldFlows    int // flows on the old list (likewise); none once the queue is empty
 }
 
 // QueueSnapshot is one queue as last published.
