@@ -360,7 +360,7 @@ func (q *fqQueue) retire(fi int32, fromNew bool) {
 
 // dequeueRun implements leaf: one dequeue per delivered packet, in RFC 8290's
 // order, with the counters updated once per call and the sojourn histogram once per
-// run of packets enqueued at the same time; ask and outcome decide for each packet. Each
+// run of packets enqueued at the same time; the policy and outcome decide for each packet. Each
 // iteration's search over the flow lists goes on past AQM drops until it delivers or
 // the lists are empty. port is ignored (an FQ-CoDel queue has a port of its own).
 //
@@ -414,15 +414,19 @@ search:
 				fl.bytes -= l
 				pk--
 				by -= l
-				v := q.outcome(now, ask(now, fl.pol, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes}), ps, h, o, sink)
-				if v == outDropped {
+				v := aqm.Pass
+				if fl.pol != nil {
+					v = fl.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: int(fl.pkts), Bytes: fl.bytes})
+				}
+				r := q.outcome(now, v, ps, h, o, sink)
+				if r == outDropped {
 					continue
 				}
 				fl.deficit -= int32(l)
 				db += l
 				budget -= l
 				n++
-				if v == outMarked {
+				if r == outMarked {
 					marks++
 				}
 				runs.add(now, enq)

@@ -309,20 +309,14 @@ const (
 	outDropped = int(pkt.FlagMarkCE) + 1 // the AQM dropped it: counted, released and in the sink
 )
 
-// The dequeue rule for one packet taken off a leaf (a queue, or an FQ-CoDel flow) is
-// written once, in two steps that every dequeue loop calls as
-// b.outcome(now, ask(now, pol, packetOf(h), backlog), ps, h, o, sink); both are inlined into the
-// loops (TestInlining), so the case without AQM and memory model costs no call and
-// the AQM case one, the policy's own. h is the packet's slot (intact until the next
-// admission), o the copy handed out, backlog what pol governs after the removal.
-
-// ask returns pol's dequeue-time verdict on p, aqm.Pass without a policy.
-func ask(now int64, pol aqm.Policy, p aqm.Packet, backlog aqm.Backlog) aqm.Verdict {
-	if pol == nil {
-		return aqm.Pass
-	}
-	return pol.Dequeue(now, p, backlog)
-}
+// The dequeue rule for one packet taken off a leaf (a queue, or an FQ-CoDel flow):
+// every dequeue loop asks the leaf's policy, if it has one, about the packet's slot h
+// (intact until the next admission; the copy handed out is o), with what the policy
+// governs after the removal as the backlog, and applies the verdict with outcome,
+// which is inlined into the loops (TestInlining): the case without AQM and memory
+// model costs no call, the AQM case only the policy's own. (Asking through a helper
+// would build the aqm.Packet even without a policy, about 1 ns per packet in
+// BenchmarkRouterShape/fifo.)
 
 // outcome applies verdict v to the popped packet: outDeliver or outMarked (o carries
 // the AQM's mark, and the memory model has the packet back), or outDropped (counted
@@ -387,14 +381,13 @@ func (q *queue) peek() *pkt.Desc {
 }
 
 // dequeueRun implements leaf: the counters are updated once per call and the sojourn
-// histogram once per run of packets enqueued at the same time; ask and outcome decide
-// for each packet.
+// histogram once per run of packets enqueued at the same time; the policy and outcome
+// decide for each packet.
 //
 // An input FIFO (port >= 0) stops at a head for another port. When that head follows
 // an AQM drop, the policy is still in the middle of one dequeue (CoDel's drop loop
-// asks about the next head at the same time, see aqm.CoDel.Dequeue): it is asked now,
-// and if it lets the packet through, the packet stays at the head as decided
-// (q.decided) and its own port's next dequeue delivers it without asking again.
+// asks about the next head at the same time, see aqm.CoDel.Dequeue): finishAsk asks
+// it now.
 func (q *queue) dequeueRun(now int64, out []pkt.Desc, budget, port int, sink pkt.DropSink) (int, int) {
 	if q.st.Pkts == 0 || len(out) == 0 || budget <= 0 {
 		return 0, budget
@@ -402,66 +395,86 @@ func (q *queue) dequeueRun(now int64, out []pkt.Desc, budget, port int, sink pkt
 	q.led.touchQ(q.idx)
 	ps := q.portOut(port)
 	head, pk, by := q.head, q.st.Pkts, q.st.Bytes
-	n, db, marks := 0, 0, 0
+	n, marks, budget0 := 0, 0, budget
 	runs := sojournRuns{st: &q.st, ps: ps}
-	pol, dropped := q.pol, false
-	asked := pol // the policy to ask about the next head: none if it was decided
+	pol := q.pol // the policy to ask about the next head: none if it was decided
 	if q.decided {
-		asked, q.decided = nil, false
+		pol, q.decided = nil, false
 	}
-	xp, xb := 0, 0 // packets and bytes removed that were for another port
 	for n < len(out) && budget > 0 && pk > 0 {
 		// The fields used here are read from the ring slot, not from the copy just
 		// written (a narrow load from a wide store in flight may not be forwarded).
 		h, o := &q.ring[head], &out[n]
-		l, enq := int(h.Len), h.Enq
 		if port >= 0 && int(h.OutPort) != port {
-			if !dropped {
-				break
-			}
-			// The policy's dequeue goes on at this head (see above).
-			if !dropsOrMarks(pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk - 1, Bytes: by - l}), h, h) {
-				q.decided = true
-				break
-			}
-			head = (head + 1) & q.mask
-			pk--
-			by -= l
-			xp++
-			xb += l
-			hs := q.led.port(h)
-			hs.remove(l)
-			countDrop(&q.st, hs, pkt.DropAQM)
-			dropStored(now, q.idx, q.buf, q.obs, h, pkt.DropAQM, sink)
-			continue
+			break
 		}
+		l, enq := int(h.Len), h.Enq
 		h.CopyTo(o)
 		head = (head + 1) & q.mask
 		pk--
 		by -= l
-		v := q.outcome(now, ask(now, asked, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by}), ps, h, o, sink)
-		asked = pol
-		if v == outDropped {
-			dropped = true
+		v := aqm.Pass
+		if pol != nil {
+			v = pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk, Bytes: by})
+		}
+		r := q.outcome(now, v, ps, h, o, sink)
+		pol = q.pol
+		if r == outDropped {
+			if port >= 0 {
+				var stop bool
+				if head, pk, by, stop = q.finishAsk(now, head, pk, by, port, ps, sink); stop {
+					break
+				}
+			}
 			continue
 		}
-		dropped = false
-		db += l
 		budget -= l
 		n++
-		if v == outMarked {
+		if r == outMarked {
 			marks++
 		}
 		runs.add(now, enq)
 	}
 	runs.flush(now)
-	ps.Pkts -= q.st.Pkts - pk - xp
-	ps.Bytes -= q.st.Bytes - by - xb
+	ps.Pkts -= q.st.Pkts - pk
+	ps.Bytes -= q.st.Bytes - by
 	q.head, q.st.Pkts, q.st.Bytes = head, pk, by
 	q.rewind()
-	q.st.delivered(n, db, marks)
-	ps.delivered(n, db, marks)
+	q.st.delivered(n, budget0-budget, marks)
+	ps.delivered(n, budget0-budget, marks)
 	return n, budget
+}
+
+// finishAsk continues the policy's dequeue after an AQM drop in an input FIFO
+// serving port (its counters ps) while the heads (the ring from head, pk packets of by
+// bytes) are for other ports: the policy decides about each now, as the dequeue it
+// began would have. A drop takes that head off (counted at its own port) and the next
+// head is decided the same way; a pass leaves it at the head, decided (its mark, if
+// any, written into the slot), for its port to deliver without asking again, and stop
+// is true. It returns the new head and depth.
+func (q *queue) finishAsk(now int64, head, pk, by, port int, ps *QueueStats, sink pkt.DropSink) (int, int, int, bool) {
+	for pk > 0 {
+		h := &q.ring[head]
+		if int(h.OutPort) == port {
+			return head, pk, by, false
+		}
+		l := int(h.Len)
+		if !dropsOrMarks(q.pol.Dequeue(now, packetOf(h), aqm.Backlog{Packets: pk - 1, Bytes: by - l}), h, h) {
+			q.decided = true
+			return head, pk, by, true
+		}
+		head = (head + 1) & q.mask
+		pk--
+		by -= l
+		// dequeueRun settles every removal with ps; this one belongs to h's port.
+		ps.Pkts++
+		ps.Bytes += l
+		hs := q.led.port(h)
+		hs.remove(l)
+		countDrop(&q.st, hs, pkt.DropAQM)
+		dropStored(now, q.idx, q.buf, q.obs, h, pkt.DropAQM, sink)
+	}
+	return head, pk, by, true
 }
 
 // passRun is Arch.PassBurst for this queue: ds (all for its port, qi its index) is
@@ -516,11 +529,15 @@ func (q *queue) passRun(now int64, ds []pkt.Desc, qi uint32, sink pkt.DropSink) 
 		pk--
 		by -= l
 		d.Queue = qi // as a queued packet carries it
-		v := q.outcome(now, ask(now, pol, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by}), ps, d, d, sink)
-		if v == outDropped {
+		v := aqm.Pass
+		if pol != nil {
+			v = pol.Dequeue(now, packetOf(d), aqm.Backlog{Packets: pk, Bytes: by})
+		}
+		r := q.outcome(now, v, ps, d, d, sink)
+		if r == outDropped {
 			continue
 		}
-		if v == outMarked {
+		if r == outMarked {
 			marks++
 		}
 		if k != i {
