@@ -48,7 +48,7 @@ type Policy interface {
 }
 
 // DequeueOnly is implemented by policies whose Enqueue always returns Pass and keeps
-// no state (CoDel, None): a queue may then skip the enqueue call. DequeueOnly reports
+// no state (CoDel): a queue may then skip the enqueue call. DequeueOnly reports
 // whether that holds for this instance.
 type DequeueOnly interface {
 	DequeueOnly() bool

@@ -35,7 +35,7 @@ var redSpec = Spec{Kind: KindRED, RED: REDParams{TxTime: time.Microsecond,
 	Profiles: []REDProfile{{MinTh: 10, MaxTh: 30}}}}
 
 func TestSpecNew(t *testing.T) {
-	for _, s := range []Spec{{Kind: KindNone}, redSpec, {Kind: KindCoDel}, {Kind: KindPIE}} {
+	for _, s := range []Spec{redSpec, {Kind: KindCoDel}, {Kind: KindPIE}} {
 		require.NoError(t, s.Validate(), s.Kind)
 		p, err := s.New(7)
 		require.NoError(t, err, s.Kind)
@@ -80,11 +80,10 @@ func TestSpecSeeds(t *testing.T) {
 	assert.NotEqual(t, run(3), run(4))
 }
 
-func TestNone(t *testing.T) {
-	n := NewNone()
-	assert.Equal(t, Pass, n.Enqueue(1, Packet{Len: 1500, ECT: true}, Backlog{Packets: 1e6, Bytes: 1e9}))
-	assert.Equal(t, Pass, n.Dequeue(1, Packet{Len: 1500, EnqTime: -1e12}, Backlog{Packets: 1e6, Bytes: 1e9}))
-	assert.Equal(t, State{Kind: KindNone}, n.Snapshot())
+func TestNoneIsNil(t *testing.T) {
+	p, err := Spec{Kind: KindNone}.New(1)
+	require.NoError(t, err)
+	assert.Nil(t, p, "no AQM is a nil Policy")
 }
 
 func TestRNG(t *testing.T) {
@@ -157,8 +156,7 @@ func benchPolicies(tb testing.TB) map[string]Policy {
 		return p
 	}
 	return map[string]Policy{
-		"none": mk(Spec{Kind: KindNone}),
-		"red":  mk(Spec{Kind: KindRED, RED: REDParams{LinkRate: 1e9, Profiles: []REDProfile{{MinTh: 200, MaxTh: 600}}}}),
+		"red": mk(Spec{Kind: KindRED, RED: REDParams{LinkRate: 1e9, Profiles: []REDProfile{{MinTh: 200, MaxTh: 600}}}}),
 		"wred-bytes-ecn": mk(Spec{Kind: KindRED, RED: REDParams{Unit: REDBytes, LinkRate: 1e9, ECN: true,
 			Profiles: []REDProfile{{MinTh: 300000, MaxTh: 900000}, {MinTh: 200000, MaxTh: 600000}}}}),
 		"codel":     mk(Spec{Kind: KindCoDel}),
@@ -194,11 +192,9 @@ func TestNoAllocs(t *testing.T) {
 				assert.Zero(t, testing.AllocsPerRun(1000, tc.fn))
 			})
 		}
-		// The congested pattern must have made the policy act (except None).
-		if name != "none" {
-			s := pol.Snapshot()
-			assert.Positive(t, s.Drops+s.Marks, name)
-		}
+		// The congested pattern must have made the policy act.
+		s := pol.Snapshot()
+		assert.Positive(t, s.Drops+s.Marks, name)
 	}
 }
 
@@ -223,4 +219,3 @@ func BenchmarkPIE(b *testing.B)      { benchPolicy(b, "pie") }
 func BenchmarkPIERate(b *testing.B)  { benchPolicy(b, "pie-rate") }
 func BenchmarkRED(b *testing.B)      { benchPolicy(b, "red") }
 func BenchmarkWRED(b *testing.B)     { benchPolicy(b, "wred-bytes-ecn") }
-func BenchmarkNone(b *testing.B)     { benchPolicy(b, "none") }

@@ -22,12 +22,13 @@ func (s Spec) Validate() error {
 }
 
 // New builds a fresh policy from s. seed is mixed with the params' own seed, so each
-// queue built from one spec gets its own deterministic random stream; CoDel and None
-// ignore it.
+// queue built from one spec gets its own deterministic random stream; CoDel ignores
+// it. KindNone gives a nil Policy: "no AQM" is always nil (the queue's own limit alone
+// decides), never a pass-everything policy.
 func (s Spec) New(seed uint64) (Policy, error) {
 	switch s.Kind {
 	case KindNone:
-		return NewNone(), nil
+		return nil, nil
 	case KindRED:
 		c, err := NewREDConfig(s.RED)
 		if err != nil {
