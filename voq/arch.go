@@ -2,9 +2,9 @@ package voq
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/internal/seqlock"
 	"github.com/dpdkq/dpdkq/pkt"
 )
 
@@ -164,7 +164,7 @@ func New(cfg Config) (Arch, error) {
 	b.led.qList = make([]int32, 0, nq)
 	b.led.pDirty = make([]bool, np)
 	b.led.pList = make([]int32, 0, np)
-	b.pub.words = make([]atomic.Uint64, hdrWords+nq*queueWords+np*portWords)
+	b.pub.Block = seqlock.NewBlock(hdrWords + nq*queueWords + np*portWords)
 	// Publish everything once so that a Snapshot taken before the first burst already
 	// shows every queue (empty, with no head).
 	for q := range b.leaves {

@@ -2,10 +2,10 @@ package voq
 
 import (
 	"math"
-	"runtime"
 	"sync/atomic"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/internal/seqlock"
 	"github.com/dpdkq/dpdkq/pkt"
 )
 
@@ -160,15 +160,8 @@ func (s *QueueStats) decode(w []atomic.Uint64) {
 	}
 }
 
-// put stores v unless the word already holds it. The owner is the only writer, so its
-// load sees its own last store; an unchanged counter (most of a histogram, most
-// counters of a queue touched once) then costs a plain load instead of a locked
-// exchange, which is what an atomic store is on amd64 (about 20 cycles).
-func put(w *atomic.Uint64, v uint64) {
-	if w.Load() != v {
-		w.Store(v)
-	}
-}
+// put is seqlock.Put: store unless unchanged.
+var put = seqlock.Put
 
 const aqmWords = 8
 
@@ -306,34 +299,25 @@ const (
 	portWords   = statWords + 1                // stats, head enqueue time
 )
 
-// publisher is a seqlock over a block of atomic words. The owner lcore is the only
-// writer: it makes seq odd, stores the changed words, and makes seq even again. A
-// reader copies the words and retries while seq was odd or changed under it, so it
-// never returns a mix of two publishes. The words are atomics only so that the Go
-// memory model (and the race detector) sees no data race; on amd64 a load is a plain
-// MOV, and only Publish pays for the stores.
-//
-// Progress: a reader of a large Arch (thousands of queues) needs a window of tens of µs
-// without a Publish, which an owner publishing every burst might never leave. After
-// optimisticTries failures the reader registers in waiters, and Publish returns at once
-// while anyone waits: nothing is lost (the dirty lists keep growing until the next
-// Publish), the statistics are just briefly staler.
+// publisher is the Arch's published statistics: a header, then queueWords per queue,
+// then portWords per port, under one seqlock.Block, so that a Snapshot never mixes two
+// Publish calls (the owner lcore is the only writer). The words are atomics only so
+// that the Go memory model (and the race detector) sees no data race; on amd64 a load
+// is a plain MOV, and only Publish pays for the stores. A reader that keeps losing to
+// Publish makes it skip (see seqlock.Block): nothing is lost, the dirty lists keep
+// growing until the next Publish.
 type publisher struct {
-	seq     atomic.Uint64
-	waiters atomic.Int32
-	words   []atomic.Uint64
+	seqlock.Block
 }
-
-const optimisticTries = 4
 
 func (p *publisher) queueBlock(q int) []atomic.Uint64 {
 	o := hdrWords + q*queueWords
-	return p.words[o : o+queueWords]
+	return p.Words()[o : o+queueWords]
 }
 
 func (p *publisher) portBlock(nq, port int) []atomic.Uint64 {
 	o := hdrWords + nq*queueWords + port*portWords
-	return p.words[o : o+portWords]
+	return p.Words()[o : o+portWords]
 }
 
 // Publish copies every queue and port changed since the last call into the published
@@ -344,12 +328,12 @@ func (b *base) Publish() {
 		b.buf.Publish() // its own seqlock: independent of whether readers hold ours off
 	}
 	p := &b.pub
-	if p.waiters.Load() != 0 {
-		return
+	if !p.BeginWrite() {
+		return // a reader is waiting: publish next time
 	}
-	p.seq.Add(1) // odd: readers wait
-	put(&p.words[hdrNow], uint64(b.now))
-	put(&p.words[hdrUnrouted], b.unrouted)
+	hdr := p.Words()
+	put(&hdr[hdrNow], uint64(b.now))
+	put(&hdr[hdrUnrouted], b.unrouted)
 	st := &b.aqmScratch
 	for _, q := range b.led.qList {
 		lf := b.leaves[q]
@@ -385,7 +369,7 @@ func (b *base) Publish() {
 		b.led.pDirty[i] = false
 	}
 	b.led.pList = b.led.pList[:0]
-	p.seq.Add(1) // even: consistent again
+	p.EndWrite()
 }
 
 // Snapshot copies the last published statistics into dst, reusing dst's slices. It is
@@ -402,43 +386,34 @@ func (b *base) Snapshot(dst *ArchSnapshot) {
 	}
 	dst.Ports = dst.Ports[:np]
 	dst.Kind = b.kind
-	for try := 1; ; try++ {
-		if try == optimisticTries+1 {
-			p.waiters.Add(1)
-		}
-		s1 := p.seq.Load()
-		if s1&1 != 0 {
-			runtime.Gosched()
-			continue
-		}
-		dst.Now = int64(p.words[hdrNow].Load())
-		dst.Unrouted = p.words[hdrUnrouted].Load()
-		for q := range dst.Queues {
-			qs := &dst.Queues[q]
-			m := &b.meta[q]
-			qs.Index, qs.Port, qs.Input, qs.Class, qs.FQ = q, m.port, m.input, m.class, m.fq
-			w := p.queueBlock(q)
-			qs.QueueStats.decode(w)
-			w = w[statWords:]
-			qs.HeadSojourn = sojourn(dst.Now, int64(w[0].Load()))
-			decodeAQM(&qs.AQM, w[1:])
-			w = w[1+aqmWords:]
-			qs.FQState = FQState{ActiveFlows: int(w[0].Load()), NewFlows: int(w[1].Load()), OldFlows: int(w[2].Load())}
-		}
-		for i := range dst.Ports {
-			ps := &dst.Ports[i]
-			ps.Port = b.cfg.Ports[i]
-			w := p.portBlock(nq, i)
-			ps.QueueStats.decode(w)
-			ps.HeadSojourn = sojourn(dst.Now, int64(w[statWords].Load()))
-		}
-		if p.seq.Load() == s1 {
-			dst.Publishes = s1 / 2
-			if try > optimisticTries {
-				p.waiters.Add(-1)
-			}
-			return
-		}
+	dst.Publishes = p.Read(func() { b.copyPublished(dst) })
+}
+
+// copyPublished is Snapshot's copy of the published words into dst (sized).
+func (b *base) copyPublished(dst *ArchSnapshot) {
+	p := &b.pub
+	hdr := p.Words()
+	nq := len(b.leaves)
+	dst.Now = int64(hdr[hdrNow].Load())
+	dst.Unrouted = hdr[hdrUnrouted].Load()
+	for q := range dst.Queues {
+		qs := &dst.Queues[q]
+		m := &b.meta[q]
+		qs.Index, qs.Port, qs.Input, qs.Class, qs.FQ = q, m.port, m.input, m.class, m.fq
+		w := p.queueBlock(q)
+		qs.QueueStats.decode(w)
+		w = w[statWords:]
+		qs.HeadSojourn = sojourn(dst.Now, int64(w[0].Load()))
+		decodeAQM(&qs.AQM, w[1:])
+		w = w[1+aqmWords:]
+		qs.FQState = FQState{ActiveFlows: int(w[0].Load()), NewFlows: int(w[1].Load()), OldFlows: int(w[2].Load())}
+	}
+	for i := range dst.Ports {
+		ps := &dst.Ports[i]
+		ps.Port = b.cfg.Ports[i]
+		w := p.portBlock(nq, i)
+		ps.QueueStats.decode(w)
+		ps.HeadSojourn = sojourn(dst.Now, int64(w[statWords].Load()))
 	}
 }
 

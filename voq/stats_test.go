@@ -102,13 +102,19 @@ func TestReaderWaitingPausesPublish(t *testing.T) {
 	b := a.(*egressArch)
 	sink := &recSink{}
 	d := mk(1, 0, 0, 0, 100, 0)
-	a.Enqueue(0, &d, sink)
-	b.pub.waiters.Add(1)
-	a.Publish()
+	calls := 0
+	b.pub.Read(func() {
+		// A Publish during each of the first copies makes the reader retry; after four
+		// it registers as waiting, and the Publish during its fifth copy is skipped.
+		if calls++; calls == 5 {
+			a.Enqueue(0, &d, sink)
+		}
+		a.Publish()
+	})
+	require.Equal(t, 5, calls)
 	var s ArchSnapshot
-	b.pub.waiters.Add(-1)
 	a.Snapshot(&s)
-	require.Zero(t, s.Queues[0].Pkts)
+	require.Zero(t, s.Queues[0].Pkts, "the Publish while the reader waited was skipped")
 	a.Publish()
 	a.Snapshot(&s)
 	require.Equal(t, 1, s.Queues[0].Pkts)
