@@ -202,7 +202,7 @@ const (
 	// MaxLimitBytes bounds a queue's byte limit (4 GiB).
 	MaxLimitBytes = 1 << 32
 	// MaxDescriptors bounds the descriptors one Arch preallocates across all its rings
-	// and slabs (16 Mi descriptors = 512 MiB), so a typo in a limit fails at New
+	// and slabs (16 Mi descriptors, each a pkt.Desc), so a typo in a limit fails at New
 	// instead of exhausting memory.
 	MaxDescriptors = 1 << 24
 )

@@ -23,8 +23,9 @@ import (
 // Storage: one slab of descriptors shared by all flows with per-flow singly linked
 // lists (a next-index array beside the slab, and a free list through the same array).
 // Per-flow rings would need each ring sized for the whole limit, because any one flow
-// may legally hold all of it: 1024 flows x 10240 packets. The slab costs 36 bytes per
-// packet of the limit and nothing per flow beyond a small header.
+// may legally hold all of it: 1024 flows x 10240 packets. The slab costs one
+// descriptor (see pkt.Desc for its size) and its int32 links per packet of the limit,
+// and nothing per flow beyond a small header.
 //
 // Overflow: when the limit is reached the arriving packet is still admitted; first
 // the flow holding the most bytes loses packets from its head. Like Linux (and unlike

@@ -60,8 +60,8 @@ func dequeueOne(l leaf, now int64, out *pkt.Desc, sink pkt.DropSink) bool {
 
 // Ring sizing for byte-only limits: one slot per 64 bytes (the minimum Ethernet frame)
 // so the byte limit, not the ring, is what fills first; at least 16 slots, and at most
-// 65536 (2 MiB of descriptors per queue) so a large byte limit does not preallocate a
-// ring nobody will fill. When the ring does fill first it acts as a packet limit.
+// 65536 descriptors per queue (see pkt.Desc for their size) so a large byte limit does
+// not preallocate a ring nobody will fill. When the ring does fill first it acts as a packet limit.
 const (
 	minRing        = 16
 	maxByteOnlyCap = 1 << 16
