@@ -18,7 +18,9 @@ import (
 // old list with one more quantum. A new flow found empty moves to the old list
 // (RFC 8290 4.2), so that a flow which empties and refills quickly cannot re-enter the
 // new list every round and starve the old flows; an old flow found empty leaves the
-// lists.
+// lists. When the whole queue empties every flow leaves the lists at once, as the
+// RFC's dequeue on the empty queue would retire them one by one (the Arch never asks
+// an empty leaf): after an idle time every flow starts again as a new flow.
 //
 // Storage: one slab of descriptors shared by all flows with per-flow singly linked
 // lists (a next-index array beside the slab, and a free list through the same array).

@@ -94,13 +94,13 @@ type queue struct {
 }
 
 // leafBase is what every kind of leaf keeps: its identity, the Arch's ledger and
-// buffer model, and its counters; with the steps the kinds share.
+// memory model, and its counters; with the steps the kinds share.
 type leafBase struct {
 	class uint8
 	idx   int32
 	port  int32 // local output port of every packet in it; -1 for an input FIFO
 	led   *ledger
-	buf   Memory       // the Arch's buffer model, nil when none
+	buf   Memory       // the Arch's memory model, nil when none
 	obs   DropObserver // buf as a DropObserver, nil when it is not one
 	st    QueueStats   // for FQ-CoDel, the aggregate over all flows
 	mem   bool         // buf != nil
