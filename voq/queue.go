@@ -396,7 +396,8 @@ func (q *queue) dequeueRun(now int64, out []pkt.Desc, budget, port int, sink pkt
 	ps := q.portOut(port)
 	head, pk, by := q.head, q.st.Pkts, q.st.Bytes
 	n, marks, budget0 := 0, 0, budget
-	runs := sojournRuns{st: &q.st, ps: ps}
+	// The first run starts at the head's enqueue time: a run of one costs no call.
+	runs := sojournRuns{st: &q.st, ps: ps, enq: q.ring[head].Enq}
 	pol := q.pol // the policy to ask about the next head: none if it was decided
 	if q.decided {
 		pol, q.decided = nil, false
