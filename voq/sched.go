@@ -1,6 +1,7 @@
 package voq
 
 import (
+	"math"
 	"math/bits"
 	"unsafe"
 
@@ -188,7 +189,13 @@ func (cs *classSet) serve(now int64, p *outPort, elig *uint8, out *pkt.Desc, sin
 	} else {
 		c = cs.drr.pick(uint64(act))
 	}
-	ok := dequeueOne(cs.leaves[c], now, out, sink)
+	var ok bool
+	if q := cs.qs[c]; q != nil { // a plain queue without the interface call
+		n, _ := q.dequeueRun(now, unsafe.Slice(out, 1), math.MaxInt, -1, sink)
+		ok = n == 1
+	} else {
+		ok = dequeueOne(cs.leaves[c], now, out, sink)
+	}
 	cs.refresh(c)
 	if !ok {
 		return serveDropped
