@@ -11,8 +11,8 @@ import (
 
 // TestBurstPathsMatchPerPacket drives the same random traffic through two egress
 // archs: one with a single class, where EnqueueBurst takes whole runs and Dequeue takes
-// the burst path of the plain queue, and one with two classes (every packet in class
-// 0), where each packet goes through Enqueue and the scheduler's per-packet dequeue.
+// runs from the leaf, and one with two classes under DRR (every packet in class 0),
+// where each packet goes through Enqueue and the scheduler's per-packet dequeue.
 // Deliveries, drops and every counter must be identical.
 func TestBurstPathsMatchPerPacket(t *testing.T) {
 	codel := func(int, uint8) aqm.Policy {
@@ -48,6 +48,11 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 			mkCfg := func(classes int) Config {
 				cfg := Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0, 3}, Classes: classes,
 					LimitPkts: c.pkts, LimitBytes: c.bytes, AQM: c.f}
+				if classes > 1 {
+					// DRR takes its decision per packet (strict priority would take
+					// class 0's packets as one run, see TestSPRunsMatchPerPacket).
+					cfg.Sched = SchedConfig{Kind: SchedDRR}
+				}
 				if c.fq {
 					cfg.FQ = &FQConfig{Flows: 16, LimitPkts: c.pkts}
 				}
@@ -142,6 +147,63 @@ func TestBurstPathsMatchPerPacket(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSPRunsMatchPerPacket: strict priority without class rates dequeues the top
+// class's packets as one run; with rates (here too high to ever hold a class back) the
+// scheduler decides packet by packet. Both must deliver, drop and count the same, with
+// traffic over three classes, plain queues and an FQ-CoDel class, and CoDel.
+func TestSPRunsMatchPerPacket(t *testing.T) {
+	codel := func(int, uint8) aqm.Policy {
+		cfg, err := aqm.NewCoDelConfig(aqm.CoDelParams{ECN: true})
+		require.NoError(t, err)
+		return aqm.NewCoDel(cfg)
+	}
+	huge := Rate{BitsPerSec: 1e12, BurstBytes: 1 << 30}
+	mk := func(rates []Rate) Arch {
+		return mustNew(t, Config{Kind: KindEgress, Ports: []int{1, 2}, Inputs: []int{0}, Classes: 3, LimitPkts: 200,
+			AQM: codel, FQ: &FQConfig{Flows: 16, LimitPkts: 200, Classes: []int{1}}, Sched: SchedConfig{Rates: rates}})
+	}
+	fast, ref := mk(nil), mk([]Rate{huge, huge, huge})
+	fs, rs := &recSink{keep: true}, &recSink{keep: true}
+	rng := rand.New(rand.NewPCG(3, 5))
+	burst, copyB := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+	fo, ro := make([]pkt.Desc, 32), make([]pkt.Desc, 32)
+	var now int64
+	id, delivered := 0, 0
+	for round := 0; round < 3000; round++ {
+		now += int64(rng.IntN(2_000_000))
+		n := rng.IntN(33)
+		for i := range burst[:n] {
+			id++
+			burst[i] = pkt.Desc{Mbuf: uintptr(id), Enq: now, Len: uint32(64 + rng.IntN(1451)), OutPort: uint16(1 + rng.IntN(2)),
+				Class: uint8(rng.IntN(3)), ECN: uint8(rng.IntN(3)), Hash: uint32(rng.IntN(40))}
+		}
+		copy(copyB, burst[:n])
+		fast.EnqueueBurst(now, burst[:n], fs)
+		ref.EnqueueBurst(now, copyB[:n], rs)
+		for port := 1; port <= 2; port++ {
+			budget, m := rng.IntN(9000), rng.IntN(33)
+			k := fast.Dequeue(now, port, fo[:m], budget, fs)
+			require.Equal(t, k, ref.Dequeue(now, port, ro[:m], budget, rs), "round %d port %d", round, port)
+			for i := range fo[:k] {
+				require.Equal(t, [2]uint64{uint64(ro[i].Mbuf), uint64(ro[i].Flags)}, [2]uint64{uint64(fo[i].Mbuf), uint64(fo[i].Flags)},
+					"round %d port %d packet %d", round, port, i)
+			}
+			delivered += k
+		}
+	}
+	require.Equal(t, rs.by, fs.by)
+	fast.Publish()
+	ref.Publish()
+	var fsn, rsn ArchSnapshot
+	fast.Snapshot(&fsn)
+	ref.Snapshot(&rsn)
+	require.Equal(t, rsn.Queues, fsn.Queues)
+	require.Equal(t, rsn.Ports, fsn.Ports)
+	require.Greater(t, delivered, 10000)
+	require.Positive(t, fsn.Ports[0].Drops[pkt.DropAQM]+fsn.Ports[0].Marks, "CoDel acted")
+	require.Positive(t, fsn.Queues[0].Dequeued*fsn.Queues[1].Dequeued*fsn.Queues[2].Dequeued, "every class delivered")
 }
 
 // TestWalkNewestFindsArrivals: marking packets newest-first and moving on at the first

@@ -1,6 +1,10 @@
 package voq
 
-import "github.com/dpdkq/dpdkq/pkt"
+import (
+	"math/bits"
+
+	"github.com/dpdkq/dpdkq/pkt"
+)
 
 // egressArch keeps one queue per (output port, class), shared by all inputs: the
 // output-queued switch. Queue index = localPort*Classes + class.
@@ -105,12 +109,20 @@ func (a *egressArch) Dequeue(now int64, port int, out []pkt.Desc, budget int, si
 	}
 	p := int(a.led.portIdx[port])
 	op, cs := &a.ports[p], &a.sets[p]
-	if a.nCls == 1 && op.limited == 0 {
-		// One class and nothing to schedule: take a burst from the leaf directly. An
-		// empty leaf is not asked (dequeueRun stops at depth 0), as the scheduler
-		// never asks one: an FQ-CoDel dequeue would still rotate its flow lists.
-		n, _ := cs.leaves[0].dequeueRun(now, out, budget, -1, sink)
-		cs.refresh(0)
+	if op.limited == 0 && (a.nCls == 1 || op.sp) {
+		// Nothing to schedule between packets: without class rates, strict priority
+		// keeps serving the highest class holding packets until it is empty (or out and
+		// budget are used up), so that class's packets leave as one run, exactly as the
+		// scheduler would pick them one by one (TestSPRunsMatchPerPacket). An empty
+		// leaf is not asked, as the scheduler never asks one: an FQ-CoDel dequeue
+		// would still rotate its flow lists.
+		n := 0
+		for n < len(out) && budget > 0 && cs.nonEmpty != 0 {
+			c := bits.Len8(cs.nonEmpty) - 1
+			k, left := cs.leaves[c].dequeueRun(now, out[n:], budget, -1, sink)
+			n, budget = n+k, left
+			cs.refresh(c) // a run that ends short emptied the class
+		}
 		return n
 	}
 	elig := op.eligible(now)
