@@ -183,9 +183,9 @@ func (q *queue) portOut(port int) *QueueStats {
 }
 
 // enqueueRun implements leaf. Packets that need no decision (no enqueue-time AQM, no
-// memory model, room left) are stored with the depth kept in registers and counted
-// once per stretch; any other packet settles those counts first and takes admit, the
-// one-packet rule.
+// memory model, room left) are stored with the depth kept in registers, and each such
+// stretch is counted once; any other packet takes admit, the one-packet rule, after
+// the stretch before it is counted.
 func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
 	if len(ds) == 0 {
 		return 0
@@ -193,37 +193,34 @@ func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink p
 	q.led.touchQ(q.idx)
 	ps := q.portStats(&ds[0])
 	plain := q.enqPass && q.buf == nil
-	head, pk, by := q.head, q.st.Pkts, q.st.Bytes // pk, by: the depth, this run's stores included
+	head, pk, by := q.head, q.st.Pkts, q.st.Bytes // pk, by: the depth, this stretch included
 	i := 0
-	for ; i < len(ds); i++ {
-		d := &ds[i]
-		if port >= 0 && int(d.OutPort) != port {
-			break
-		}
-		l := int(d.Len)
-		if plain && q.fits(pk, by, l) {
+	for {
+		for ; i < len(ds); i++ {
+			d := &ds[i]
+			l := int(d.Len)
+			if port >= 0 && int(d.OutPort) != port || !plain || !q.fits(pk, by, l) {
+				break
+			}
 			d.CopyToQueue(&q.ring[(head+pk)&q.mask], qi) // word copy: see pkt.Desc.CopyTo
 			pk++
 			by += l
-			continue
 		}
-		q.settle(ps, pk, by)
+		n, b := pk-q.st.Pkts, by-q.st.Bytes
+		q.st.admitN(n, b)
+		ps.admitN(n, b)
+		if i == len(ds) || port >= 0 && int(ds[i].OutPort) != port {
+			break
+		}
+		d := &ds[i]
 		d.Queue = qi
-		q.admit(now, d, l, ps, sink)
+		q.admit(now, d, int(d.Len), ps, sink)
+		i++
 		head, pk, by = q.head, q.st.Pkts, q.st.Bytes
 	}
-	q.settle(ps, pk, by)
 	q.st.Arrivals += uint64(i)
 	ps.Arrivals += uint64(i)
 	return i
-}
-
-// settle counts the packets stored since the depth was last counted (the depth is now
-// pk packets, by bytes) in the queue and its port ps.
-func (q *queue) settle(ps *QueueStats, pk, by int) {
-	n, b := pk-q.st.Pkts, by-q.st.Bytes
-	q.st.admitN(n, b)
-	ps.admitN(n, b)
 }
 
 // admit is the enqueue rule for one packet d of l bytes (counted as an arrival by the
