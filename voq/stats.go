@@ -106,15 +106,6 @@ func (s *QueueStats) remove(l int) {
 	s.Bytes -= l
 }
 
-func (s *QueueStats) deliver(l int, sojourn int64, marked bool) {
-	s.Dequeued++
-	s.DequeuedBytes += uint64(l)
-	s.Sojourn.add(sojourn)
-	if marked {
-		s.Marks++
-	}
-}
-
 // statWords is the size of an encoded QueueStats.
 const statWords = 9 + int(pkt.NumDropReasons) + NumBuckets
 
@@ -279,14 +270,6 @@ func (l *ledger) portAt(p int32) *QueueStats {
 		l.pList = append(l.pList, p)
 	}
 	return &l.ports[p]
-}
-
-// arrive counts an offered packet in queue q and its port, returning the port counters.
-func (l *ledger) arrive(q int32, d *pkt.Desc) *QueueStats {
-	l.touchQ(q)
-	ps := l.port(d)
-	ps.Arrivals++
-	return ps
 }
 
 // Layout of the published words: a header, then queueWords per queue, then portWords
