@@ -311,9 +311,10 @@ const (
 // (intact until the next admission; the copy handed out is o), with what the policy
 // governs after the removal as the backlog, and applies the verdict with outcome,
 // which is inlined into the loops (TestInlining): the case without AQM and memory
-// model costs no call, the AQM case only the policy's own. (Asking through a helper
-// would build the aqm.Packet even without a policy, about 1 ns per packet in
-// BenchmarkRouterShape/fifo.)
+// model costs no call, the AQM case only the policy's own. (The policy is asked in
+// the loop itself: a helper taking the aqm.Packet would build it even without a
+// policy, as the compiler does not sink those loads into the branch, and one taking
+// the slot is over the inlining budget.)
 
 // outcome applies verdict v to the popped packet: outDeliver or outMarked (o carries
 // the AQM's mark, and the memory model has the packet back), or outDropped (counted
