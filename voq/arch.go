@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/hist"
 	"github.com/dpdkq/dpdkq/internal/seqlock"
 	"github.com/dpdkq/dpdkq/pkt"
 )
@@ -102,6 +103,7 @@ func (b *base) UsesFlowHash() bool {
 type queueMeta struct {
 	port, input, class int
 	fq                 bool
+	sojourn            *hist.Shared // the queue's sojourn recorder
 }
 
 // hooks are the architecture-specific parts the shared code needs.
@@ -122,6 +124,7 @@ type base struct {
 	led         ledger
 	leaves      []leaf
 	meta        []queueMeta
+	portSojourn []*hist.Shared // per local output port, read by Snapshot
 	hooks       hooks
 	pub         publisher
 	now         int64
@@ -210,6 +213,10 @@ func (b *base) initBase(cfg Config) {
 	b.led.portIdx = portTable(cfg.Ports)
 	b.led.inIdx = portTable(cfg.Inputs)
 	b.led.ports = make([]QueueStats, len(cfg.Ports))
+	b.portSojourn = make([]*hist.Shared, len(cfg.Ports))
+	for i := range b.led.ports {
+		b.portSojourn[i] = newSojourn(&b.led.ports[i])
+	}
 }
 
 func portTable(ports []int) []int16 {
@@ -243,7 +250,7 @@ func (b *base) newLeaf(idx, port, input, class int) leaf {
 		l = newQueue(lb, c.LimitPkts, c.LimitBytes, c.Overflow == OverflowHead, c.AQM)
 	}
 	b.leaves = append(b.leaves, l)
-	b.meta = append(b.meta, queueMeta{port: port, input: input, class: class, fq: fq})
+	b.meta = append(b.meta, queueMeta{port: port, input: input, class: class, fq: fq, sojourn: newSojourn(l.stats())})
 	return l
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dpdkq/dpdkq/aqm"
+	"github.com/dpdkq/dpdkq/hist"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/stretchr/testify/require"
 )
@@ -265,10 +266,12 @@ func TestAQMVerdicts(t *testing.T) {
 		a.Publish()
 		a.Snapshot(&s)
 		require.Equal(t, uint64(3), s.Queues[0].AQM.Drops, "policy state is published")
-		lo, hi := BucketBounds(3) // every sojourn is 5000 ns
-		require.Equal(t, uint64(6), s.Queues[0].Sojourn.Buckets[3])
-		require.GreaterOrEqual(t, s.Queues[0].Sojourn.Quantile(0.5), lo)
-		require.Less(t, s.Queues[0].Sojourn.Quantile(0.99), hi)
+		// Every sojourn is 5000 ns: one bucket, [4992, 5056), and its quantiles read
+		// 5000 within the histogram's 1/128.
+		require.Equal(t, []hist.Bucket{{Lo: 4992, Hi: 5056, Count: 6}}, s.Queues[0].Sojourn.Buckets)
+		require.InDelta(t, 5000, s.Queues[0].Sojourn.Quantile(0.5), 5000.0/128)
+		require.InDelta(t, 5000, s.Queues[0].Sojourn.Quantile(0.99), 5000.0/128)
+		require.Equal(t, s.Queues[0].Sojourn.Buckets, s.Ports[0].Sojourn.Buckets, "the port counts them too")
 	})
 	t.Run("mark: ECT marked, not-ECT dropped", func(t *testing.T) {
 		a := mustNew(t, Config{Kind: KindEgress, Ports: []int{0}, LimitPkts: 64,

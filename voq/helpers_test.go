@@ -138,6 +138,7 @@ func checkBooks(t *testing.T, a Arch, offered, delivered int, sink *recSink) {
 	var drops [pkt.NumDropReasons]uint64
 	for _, q := range s.Queues {
 		require.Equal(t, q.Arrivals, q.Dequeued+q.TotalDrops()+uint64(q.Pkts), "queue %d books", q.Index)
+		require.Equal(t, q.Dequeued, q.Sojourn.Count(), "queue %d: one sojourn per delivered packet, all published", q.Index)
 		arr += q.Arrivals
 		deq += q.Dequeued
 		queued += uint64(q.Pkts)
@@ -145,6 +146,7 @@ func checkBooks(t *testing.T, a Arch, offered, delivered int, sink *recSink) {
 	var parr, pdeq, pq uint64
 	for _, p := range s.Ports {
 		require.Equal(t, p.Arrivals, p.Dequeued+p.TotalDrops()+uint64(p.Pkts), "port %d books", p.Port)
+		require.Equal(t, p.Dequeued, p.Sojourn.Count(), "port %d: one sojourn per delivered packet, all published", p.Port)
 		bp, bb := a.Backlog(p.Port)
 		require.Equal(t, bp, p.Pkts)
 		require.Equal(t, bb, p.Bytes)

@@ -1,87 +1,56 @@
 package voq
 
-import "math/bits"
+import "github.com/dpdkq/dpdkq/hist"
 
-// NumBuckets is the number of sojourn-histogram buckets. Bucket 0 holds sojourns below
-// 1024 ns (about 1 µs); bucket k >= 1 holds [1024<<(k-1), 1024<<k) ns, so bucket 26
-// ends at 2^36 ns (68.7 s) and the last bucket, 27, collects everything longer. A
-// queue nobody drains for a minute is broken anyway; finer resolution than a factor
-// of two is not worth a second histogram update per packet.
-const NumBuckets = 28
-
-// Histogram counts sojourn times on a log2 scale. Adding is one bits.Len64 and one
-// increment; quantiles are computed on the reader's side.
+// Histogram is a queue's (or port's) sojourn histogram: hist's log-linear buckets
+// (64 per power of two, 0 to 2^40-1 ns ≈ 18.3 min, longer sojourns in an overflow
+// count), so a quantile is within 1/128 (0.78%) of the exact sample quantile.
+//
+// In the owner's counters it records into a sojournRec that the Arch allocates with
+// the queue (one per queue and one per output port, 36 KB each): the owner lcore
+// counts into plain hist.Pending deltas, and Publish adds the buckets that changed
+// since the last Publish to a hist.Shared, whose buckets are atomic counters only the
+// owner stores to and readers load (just the power-of-two ranges that were used), so
+// a publication costs one atomic store per changed bucket, never a copy of all 2240.
+// In an ArchSnapshot the embedded hist.Sparse holds the non-empty buckets as Snapshot
+// read them: right after the seqlock copy of the other counters, so it may already
+// include the next Publish's packets. Every bucket only grows between two Snapshots,
+// so the difference of two (hist.Sparse.Sub) counts each packet in exactly one
+// interval.
 type Histogram struct {
-	Buckets [NumBuckets]uint64
+	rec         *sojournRec // the owner's recorder; nil in a snapshot
+	hist.Sparse             // the snapshot's copy; empty in the owner's counters
 }
 
-func bucketOf(ns int64) int {
-	if ns < 0 {
-		ns = 0 // a clock step backwards must not index out of range
-	}
-	b := bits.Len64(uint64(ns) >> 10)
-	if b >= NumBuckets {
-		b = NumBuckets - 1
-	}
-	return b
+// sojournRec is a histogram's owner side (pending) and published side (shared).
+type sojournRec struct {
+	pending hist.Pending
+	shared  hist.Shared
 }
 
-func (h *Histogram) add(ns int64) { h.Buckets[bucketOf(ns)]++ }
+// addN counts n sojourns of ns.
+func (h *Histogram) addN(ns int64, n int) { h.rec.pending.RecordN(ns, uint64(n)) }
 
-// addN counts n samples of ns.
-func (h *Histogram) addN(ns int64, n int) { h.Buckets[bucketOf(ns)] += uint64(n) }
+// publish makes the sojourns counted since the last call visible to Snapshot. Owner
+// only; Publish calls it for every queue and port it publishes (a queue that
+// delivered a packet is always among them: its Dequeued changed).
+func (h *Histogram) publish() { h.rec.pending.Flush(&h.rec.shared) }
 
-// BucketBounds returns bucket k's range [lo, hi) in ns; hi is -1 for the open last bucket.
-func BucketBounds(k int) (lo, hi int64) {
-	if k <= 0 {
-		return 0, 1024
-	}
-	lo = 1024 << (k - 1)
-	if k >= NumBuckets-1 {
-		return lo, -1
-	}
-	return lo, 1024 << k
+// newSojourn gives s a recorder of its own; Snapshot reads it through the returned
+// pointer. Configuration time only.
+func newSojourn(s *QueueStats) *hist.Shared {
+	s.Sojourn.rec = new(sojournRec)
+	return &s.Sojourn.rec.shared
 }
 
-// Count returns the number of samples.
-func (h *Histogram) Count() uint64 {
-	var n uint64
-	for _, b := range h.Buckets {
-		n += b
+// loadSojourns copies every queue's and port's histogram into dst, whose Queues and
+// Ports Snapshot has sized. Safe from any goroutine; it allocates only while dst's
+// bucket lists grow.
+func (b *base) loadSojourns(dst *ArchSnapshot) {
+	for q := range dst.Queues {
+		b.meta[q].sojourn.Load(&dst.Queues[q].Sojourn.Sparse)
 	}
-	return n
-}
-
-// Quantile returns an estimate of the q-quantile (0 < q <= 1; p99 is 0.99) in ns,
-// interpolating linearly inside the bucket that holds it; the open last bucket
-// answers its lower bound. An empty histogram answers 0.
-func (h *Histogram) Quantile(q float64) int64 {
-	n := h.Count()
-	if n == 0 {
-		return 0
+	for i := range dst.Ports {
+		b.portSojourn[i].Load(&dst.Ports[i].Sojourn.Sparse)
 	}
-	if q > 1 {
-		q = 1
-	}
-	rank := q * float64(n)
-	var cum float64
-	for k, b := range h.Buckets {
-		if b == 0 {
-			continue
-		}
-		if cum+float64(b) >= rank {
-			lo, hi := BucketBounds(k)
-			if hi < 0 {
-				return lo
-			}
-			f := (rank - cum) / float64(b)
-			if f < 0 {
-				f = 0
-			}
-			return lo + int64(f*float64(hi-lo))
-		}
-		cum += float64(b)
-	}
-	lo, _ := BucketBounds(NumBuckets - 1)
-	return lo
 }
