@@ -21,7 +21,9 @@ type QueueStats struct {
 	DequeuedBytes       uint64
 	Marks               uint64 // packets delivered with pkt.FlagMarkCE set by AQM
 	Drops               [pkt.NumDropReasons]uint64
-	Sojourn             Histogram // enqueue-to-dequeue time of delivered packets
+	// Sojourn is the enqueue-to-dequeue time of delivered packets. Not in the seqlock's
+	// words: see Histogram.
+	Sojourn Histogram
 }
 
 // TotalDrops sums Drops over all reasons.
@@ -106,8 +108,8 @@ func (s *QueueStats) remove(l int) {
 	s.Bytes -= l
 }
 
-// statWords is the size of an encoded QueueStats.
-const statWords = 9 + int(pkt.NumDropReasons) + NumBuckets
+// statWords is the size of an encoded QueueStats (Sojourn publishes itself).
+const statWords = 9 + int(pkt.NumDropReasons)
 
 func (s *QueueStats) encode(w []atomic.Uint64) {
 	_ = &w[statWords-1]
@@ -123,10 +125,6 @@ func (s *QueueStats) encode(w []atomic.Uint64) {
 	w = w[9:]
 	for i := range s.Drops {
 		put(&w[i], s.Drops[i])
-	}
-	w = w[len(s.Drops):]
-	for i := range s.Sojourn.Buckets {
-		put(&w[i], s.Sojourn.Buckets[i])
 	}
 }
 
@@ -144,10 +142,6 @@ func (s *QueueStats) decode(w []atomic.Uint64) {
 	w = w[9:]
 	for i := range s.Drops {
 		s.Drops[i] = w[i].Load()
-	}
-	w = w[len(s.Drops):]
-	for i := range s.Sojourn.Buckets {
-		s.Sojourn.Buckets[i] = w[i].Load()
 	}
 }
 
@@ -322,6 +316,7 @@ func (b *base) Publish() {
 		lf := b.leaves[q]
 		w := p.queueBlock(int(q))
 		lf.stats().encode(w)
+		lf.stats().Sojourn.publish()
 		w = w[statWords:]
 		put(&w[0], uint64(lf.headEnq()))
 		lf.aqmState(st)
@@ -348,6 +343,7 @@ func (b *base) Publish() {
 	for _, i := range b.led.pList {
 		w := p.portBlock(nq, int(i))
 		b.led.ports[i].encode(w)
+		b.led.ports[i].Sojourn.publish()
 		put(&w[statWords], uint64(b.hooks.portHead(int(i))))
 		b.led.pDirty[i] = false
 	}
@@ -370,6 +366,7 @@ func (b *base) Snapshot(dst *ArchSnapshot) {
 	dst.Ports = dst.Ports[:np]
 	dst.Kind = b.kind
 	dst.Publishes = p.Read(func() { b.copyPublished(dst) })
+	b.loadSojourns(dst) // outside the seqlock: its readers need no retry
 }
 
 // copyPublished is Snapshot's copy of the published words into dst (sized).
