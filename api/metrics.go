@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dpdkq/dpdkq/hist"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -84,8 +85,8 @@ func newCollector(src Source, version string) *collector {
 	c.qDrops = d("queue_drops_total", "Packets the queue dropped, by reason.", with(queueLabels, reasonSuffix))
 	c.qMarked = d("queue_ce_marked_total", "Packets that left the queue CE-marked.", queueLabels)
 	c.qHeadSojourn = d("queue_head_sojourn_seconds", "Time the packet at the head has waited.", queueLabels)
-	c.qSojourn = d("queue_sojourn_seconds", "Enqueue-to-dequeue time of delivered packets. Buckets are the "+
-		"dataplane's log2 buckets; _sum is estimated from bucket midpoints.", queueLabels)
+	c.qSojourn = d("queue_sojourn_seconds", "Enqueue-to-dequeue time of delivered packets, from the dataplane's "+
+		"log-linear histogram (1/64 buckets) onto 1-2-5 bounds from 1 us to 500 s; _sum from bucket middles (within 0.8%).", queueLabels)
 
 	c.aqmProb = d("aqm_drop_probability", "PIE or RED drop/mark probability.", aqmLabels)
 	// CoDel's "count" (RFC 8289): drops since it entered the dropping state. Named
@@ -243,30 +244,24 @@ func (c *collector) collectAQM(ch chan<- prometheus.Metric, a AQMState, ql []str
 	ch <- prometheus.MustNewConstMetric(c.aqmMarks, prometheus.CounterValue, float64(a.Marks), l...)
 }
 
-// sojournHistogram turns the dataplane's per-bucket counts into Prometheus's form:
-// cumulative counts keyed by upper bound in seconds (the open last bucket is the
-// implicit +Inf). The dataplane keeps no sum of sojourns, so _sum is estimated with
-// each bucket's midpoint (the lower bound for the open bucket): each packet is off by
-// at most half its bucket's width, so a mean from _sum/_count is within -25%..+50%
-// above 1 µs, which is enough to watch it move.
-func sojournHistogram(counts []uint64) (count uint64, sum float64, buckets map[float64]uint64) {
-	bounds := SojournBounds()
-	buckets = make(map[float64]uint64, len(bounds))
-	for i, n := range counts {
-		lo, hi := SojournBucket(min(i, len(bounds)))
-		mid := lo
-		if hi > 0 {
-			mid = (lo + hi) / 2
+// sojournHistogram turns a queue's sojourn buckets into Prometheus's form: cumulative
+// counts keyed by the SojournPromBounds in seconds; the overflow bucket and anything
+// above 500 s count only in the implicit +Inf. _sum takes each sojourn as its bucket's
+// middle (the Lo of the open bucket), so a mean from _sum/_count is within 1/128 of the
+// exact mean below 18.3 min.
+func sojournHistogram(in []SojournBucket) (count uint64, sum float64, buckets map[float64]uint64) {
+	var s hist.Sparse
+	SojournSparse(in, &s)
+	count, sum = s.Count(), s.Sum()/1e9
+	buckets = make(map[float64]uint64, len(SojournPromBounds))
+	var cum uint64
+	j := 0
+	for _, bound := range SojournPromBounds {
+		for j < len(s.Buckets) && s.Buckets[j].Hi-1 <= int64(bound) {
+			cum += s.Buckets[j].Count
+			j++
 		}
-		sum += float64(n) * mid.Seconds()
-		count += n
-		if i < len(bounds) {
-			buckets[bounds[i].Seconds()] = count
-		}
-	}
-	// Buckets past the end of a short slice still need their (unchanged) cumulative count.
-	for i := len(counts); i < len(bounds); i++ {
-		buckets[bounds[i].Seconds()] = count
+		buckets[bound.Seconds()] = cum
 	}
 	return count, sum, buckets
 }

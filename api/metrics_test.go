@@ -18,6 +18,7 @@ import (
 
 	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/api/apitest"
+	"github.com/dpdkq/dpdkq/hist"
 )
 
 // scrape fetches /metrics and parses it with Prometheus's own text parser.
@@ -183,83 +184,104 @@ func TestMetricsSojournHistogram(t *testing.T) {
 	fams := scrape(t, st)
 	require.Len(t, fams["dpdkq_queue_sojourn_seconds"].Metric, len(st.Queues))
 
+	// The bounds, computed here independently: 1, 2, 5 x 10^k s for k = -6..2.
+	var want []float64
+	for k := -6; k <= 2; k++ {
+		p := math.Pow(10, float64(k))
+		want = append(want, p, 2*p, 5*p)
+	}
 	for _, q := range st.Queues {
 		m := find(t, fams, "dpdkq_queue_sojourn_seconds", L{"queue": strconv.Itoa(q.Index)})
 		h := m.GetHistogram()
 		buckets := h.GetBucket()
-		// 28 dataplane buckets: 27 closed ones and the open one, which is +Inf and
-		// equals _count.
-		require.Len(t, buckets, 28)
-		require.True(t, math.IsInf(buckets[27].GetUpperBound(), 1))
-		var cum, total uint64
-		for _, n := range q.SojournBuckets {
-			total += n
+		require.Len(t, buckets, len(want)+1, "27 bounds and +Inf")
+		require.True(t, math.IsInf(buckets[len(want)].GetUpperBound(), 1))
+		var total uint64
+		for _, b := range q.SojournBuckets {
+			total += b.Count
 		}
 		require.Equal(t, total, h.GetSampleCount())
-		require.Equal(t, total, buckets[27].GetCumulativeCount())
-		for i, b := range buckets[:27] {
-			// Upper bound of bucket i is 1.024 µs x 2^i, computed here independently.
-			assert.InEpsilon(t, 1.024e-6*math.Pow(2, float64(i)), b.GetUpperBound(), 1e-12)
-			cum += q.SojournBuckets[i]
-			assert.Equal(t, cum, b.GetCumulativeCount(), "queue %d bucket %d", q.Index, i)
-			if i > 0 {
-				assert.GreaterOrEqual(t, b.GetCumulativeCount(), buckets[i-1].GetCumulativeCount())
+		require.Equal(t, total, buckets[len(want)].GetCumulativeCount())
+		for i, b := range buckets[:len(want)] {
+			assert.InEpsilon(t, want[i], b.GetUpperBound(), 1e-12)
+			// Cumulative: every sojourn bucket whose largest value is at or below the bound.
+			var cum uint64
+			for _, sb := range q.SojournBuckets {
+				if sb.Le >= 0 && sb.Le.Seconds() <= want[i]*(1+1e-12) {
+					cum += sb.Count
+				}
 			}
+			assert.Equal(t, cum, b.GetCumulativeCount(), "queue %d bound %g", q.Index, want[i])
 		}
 	}
-	// Queue 0: 5 below 1.024 µs, 10 more below 2.048 µs, 20 more in [4.096, 8.192) µs,
-	// 3 in the open bucket beyond 68.7 s.
+	// Queue 0: 5 of 100 ns and 10 of ~1.5 µs below 2 µs; the 20 of 5 ms sit in a bucket
+	// [4.980736, 5.046272) ms that straddles the 5 ms bound, so they count under 10 ms;
+	// 3 in the open bucket count only in +Inf.
 	h0 := find(t, fams, "dpdkq_queue_sojourn_seconds", L{"queue": "0"}).GetHistogram()
-	assert.Equal(t, uint64(5), h0.Bucket[0].GetCumulativeCount())
-	assert.Equal(t, uint64(15), h0.Bucket[2].GetCumulativeCount())
-	assert.Equal(t, uint64(35), h0.Bucket[3].GetCumulativeCount())
-	assert.Equal(t, uint64(35), h0.Bucket[26].GetCumulativeCount())
+	assert.Equal(t, uint64(5), h0.Bucket[0].GetCumulativeCount())   // 1 µs
+	assert.Equal(t, uint64(15), h0.Bucket[1].GetCumulativeCount())  // 2 µs
+	assert.Equal(t, uint64(15), h0.Bucket[11].GetCumulativeCount()) // 5 ms
+	assert.Equal(t, uint64(35), h0.Bucket[12].GetCumulativeCount()) // 10 ms
+	assert.Equal(t, uint64(35), h0.Bucket[26].GetCumulativeCount()) // 500 s
 	assert.Equal(t, uint64(38), h0.GetSampleCount())
-	// Queue 1: 7 packets in [2^19, 2^20) ns; _sum uses the midpoint 786432 ns.
+	// _sum takes each bucket's middle; the open bucket's Lo (2^40 ns).
+	assert.InDelta(t, (5*100+10*1511+20*5_013_503+3*float64(int64(1)<<40))*1e-9, h0.GetSampleSum(), 1e-9)
+	// Queue 1: 7 packets in [794624, 802816) ns; middle 798719 ns.
 	h1 := find(t, fams, "dpdkq_queue_sojourn_seconds", L{"queue": "1"}).GetHistogram()
-	assert.InDelta(t, 7*786432e-9, h1.GetSampleSum(), 1e-12)
+	assert.InDelta(t, 7*798719e-9, h1.GetSampleSum(), 1e-12)
+	assert.Equal(t, uint64(7), h1.Bucket[9].GetCumulativeCount()) // 1 ms
+	assert.Equal(t, uint64(0), h1.Bucket[8].GetCumulativeCount()) // 500 µs
 }
 
-func TestMetricsShortBucketsAndNoTiers(t *testing.T) {
+func TestMetricsEmptySojournAndNoTiers(t *testing.T) {
 	st := apitest.Sample()
 	st.Buffer.Tiers = nil
 	st.Queues = st.Queues[:1]
-	st.Queues[0].SojournBuckets = []uint64{1, 2} // a Source with fewer buckets
+	st.Queues[0].SojournBuckets = nil // nothing dequeued yet
 	st.Queues[0].AQM = api.AQMState{Kind: "none"}
 	fams := scrape(t, st)
 	h := find(t, fams, "dpdkq_queue_sojourn_seconds", L{"queue": "0"}).GetHistogram()
 	require.Len(t, h.Bucket, 28)
-	assert.Equal(t, uint64(1), h.Bucket[0].GetCumulativeCount())
-	assert.Equal(t, uint64(3), h.Bucket[1].GetCumulativeCount())
-	assert.Equal(t, uint64(3), h.Bucket[26].GetCumulativeCount())
+	assert.Equal(t, uint64(0), h.Bucket[26].GetCumulativeCount())
+	assert.Equal(t, uint64(0), h.GetSampleCount())
 	for name := range fams {
 		assert.False(t, strings.HasPrefix(name, "dpdkq_tier_"), "%s without tiers", name)
 		assert.False(t, strings.HasPrefix(name, "dpdkq_aqm_"), "%s without AQM", name)
 	}
 }
 
-func TestSojournBounds(t *testing.T) {
-	b := api.SojournBounds()
-	require.Len(t, b, 27)
-	assert.Equal(t, 1024*time.Nanosecond, b[0])
-	assert.Equal(t, time.Duration(1)<<36, b[26])
-	for i := 1; i < len(b); i++ {
-		assert.Equal(t, 2*b[i-1], b[i])
-		lo, hi := api.SojournBucket(i)
-		assert.Equal(t, b[i-1], lo)
-		assert.Equal(t, b[i], hi)
-	}
-	lo, hi := api.SojournBucket(27)
-	assert.Equal(t, b[26], lo)
-	assert.Equal(t, time.Duration(-1), hi)
+func TestSojournHelpers(t *testing.T) {
+	// JSON form of a histogram and back: Le is the bucket's last ns, the overflow last.
+	h := new(hist.Histogram)
+	h.RecordN(6_400_000, 90)
+	h.RecordN(20_000_000, 10)
+	h.RecordN(hist.MaxValue+1, 1)
+	var sp hist.Sparse
+	h.Sparse(&sp)
+	b := api.SojournBuckets(&sp)
+	require.Len(t, b, 3)
+	assert.Equal(t, api.SojournBucket{Lo: 6_356_992, Le: 6_422_527, Count: 90}, b[0])
+	assert.Equal(t, api.SojournBucket{Lo: 1 << 40, Le: -1, Count: 1}, b[2])
+	var back hist.Sparse
+	api.SojournSparse(b, &back)
+	assert.Equal(t, sp, back)
+	assert.Nil(t, api.SojournBuckets(&hist.Sparse{}), "empty: no buckets")
 
-	// All ten samples in [1024, 2048) ns: the median interpolates to the middle.
-	assert.Equal(t, 1536*time.Nanosecond, api.SojournQuantile([]uint64{0, 10}, 0.5))
+	// A p50 of a known 6.4 ms sojourn reads within 1%.
+	assert.InEpsilon(t, 6.4e6, float64(api.SojournQuantile(b, 0.5)), 0.01)
+	assert.InEpsilon(t, 20e6, float64(api.SojournQuantile(b, 0.95)), 0.01)
+	assert.Equal(t, time.Duration(1)<<40, api.SojournQuantile(b, 1), "the open bucket answers its Lo")
 	assert.Equal(t, time.Duration(0), api.SojournQuantile(nil, 0.99))
-	// Entries past the dataplane's last bucket join the open bucket.
-	long := make([]uint64, 40)
-	long[39] = 1
-	assert.Equal(t, b[26], api.SojournQuantile(long, 0.5))
+
+	// The interval between two reads: only what was added.
+	h.RecordN(50_000, 4)
+	var sp2 hist.Sparse
+	h.Sparse(&sp2)
+	d := api.SojournDelta(api.SojournBuckets(&sp2), b)
+	require.Len(t, d, 1)
+	assert.Equal(t, uint64(4), d[0].Count)
+	assert.InEpsilon(t, 50e3, float64(api.SojournQuantile(d, 0.5)), 0.01)
+	assert.Nil(t, api.SojournDelta(b, b), "nothing dequeued in between")
 }
 
 // TestMetricsLint runs client_golang's promlint (promtool's checks) over the scrape.

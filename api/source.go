@@ -89,11 +89,11 @@ type QueueFigures struct {
 	Marks         uint64            `json:"ce_marked"`
 	Drops         map[string]uint64 `json:"drops"`
 	HeadSojourn   time.Duration     `json:"head_sojourn_ns"`
-	// Sojourn histogram: Buckets[i] counts packets whose sojourn was in
-	// [BucketLow(i), BucketHigh(i)); see SojournBounds.
-	SojournBuckets []uint64      `json:"sojourn_buckets"`
-	SojournP50     time.Duration `json:"sojourn_p50_ns"`
-	SojournP99     time.Duration `json:"sojourn_p99_ns"`
+	// SojournBuckets are the non-empty buckets of the sojourn histogram of delivered
+	// packets, in increasing order (see SojournBucket); SojournP50/P99 come from it.
+	SojournBuckets []SojournBucket `json:"sojourn_buckets"`
+	SojournP50     time.Duration   `json:"sojourn_p50_ns"`
+	SojournP99     time.Duration   `json:"sojourn_p99_ns"`
 }
 
 // Queue is one queue: a class queue of an egress port, a VOQ, or an input FIFO.

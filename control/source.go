@@ -92,7 +92,7 @@ func figures(q *voq.QueueStats, head int64) api.QueueFigures {
 	f := api.QueueFigures{Packets: q.Pkts, Bytes: q.Bytes, PeakPackets: q.PeakPkts, PeakBytes: q.PeakBytes,
 		Enqueued: q.Enqueued, Dequeued: q.Dequeued, DequeuedBytes: q.DequeuedBytes, Marks: q.Marks,
 		Drops: drops(&q.Drops), HeadSojourn: time.Duration(head),
-		SojournBuckets: append([]uint64(nil), q.Sojourn.Buckets[:]...)}
+		SojournBuckets: api.SojournBuckets(&q.Sojourn.Sparse)}
 	if q.Sojourn.Count() > 0 {
 		f.SojournP50 = time.Duration(q.Sojourn.Quantile(0.5))
 		f.SojournP99 = time.Duration(q.Sojourn.Quantile(0.99))

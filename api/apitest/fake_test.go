@@ -18,11 +18,11 @@ func TestFakeReturnsCopies(t *testing.T) {
 	p[0].Drops["no_route"] = 999
 	p[0].Name = "changed"
 	q := f.Queues()
-	q[0].SojournBuckets[0] = 999
+	q[0].SojournBuckets[0].Count = 999
 	again := f.Ports()
 	assert.Equal(t, "p0", again[0].Name)
 	assert.Equal(t, uint64(4), again[0].Drops["no_route"])
-	assert.Equal(t, uint64(5), f.Queues()[0].SojournBuckets[0])
+	assert.Equal(t, uint64(5), f.Queues()[0].SojournBuckets[0].Count)
 }
 
 func TestFakeUpdateOnStatusApply(t *testing.T) {

@@ -13,12 +13,16 @@ import (
 // routes, neighbors, destination counts and queued-packet samples. Every number is
 // distinct enough that a test can tell which field it came from.
 func Sample() State {
-	// Sojourn buckets of queue 0: 5 packets under 1.024 µs, 10 in [1.024, 2.048) µs,
-	// 20 in [4.096, 8.192) µs, 3 in the open last bucket.
-	b0 := make([]uint64, 28)
-	b0[0], b0[1], b0[3], b0[27] = 5, 10, 20, 3
-	b1 := make([]uint64, 28)
-	b1[10] = 7 // [0.524, 1.049) ms
+	// Sojourn buckets of queue 0: 5 packets of 100 ns, 10 in [1.504, 1.52) µs, 20 of
+	// 5 ms (the bucket [4.980736, 5.046272) ms) and 3 in the open bucket (above 18.3 min).
+	b0 := []api.SojournBucket{
+		{Lo: 100, Le: 100, Count: 5},
+		{Lo: 1504, Le: 1519, Count: 10},
+		{Lo: 4_980_736, Le: 5_046_271, Count: 20},
+		{Lo: 1 << 40, Le: -1, Count: 3},
+	}
+	// Queue 1: 7 packets in [794624, 802816) ns, around 800 µs.
+	b1 := []api.SojournBucket{{Lo: 794_624, Le: 802_815, Count: 7}}
 	return State{
 		Status: api.Status{
 			Version: "1.2.3", DPDKVersion: "DPDK 22.11.4", Uptime: 90 * time.Second,
@@ -63,7 +67,7 @@ func Sample() State {
 			},
 			{
 				Index: 2, Input: "p0", Class: -1,
-				QueueFigures: api.QueueFigures{Drops: map[string]uint64{"no_buffer": 2}, SojournBuckets: make([]uint64, 28)},
+				QueueFigures: api.QueueFigures{Drops: map[string]uint64{"no_buffer": 2}},
 				AQM:          api.AQMState{Kind: "red", DropProb: 0.02, AvgQueue: 4.5, Drops: 1},
 			},
 		},

@@ -159,7 +159,7 @@ func renderTop(w io.Writer, prev, cur *snapshot, o topOpts) {
 				drops = fmtReasons(deltaReasons(q.Drops, pq.Drops))
 				// Sojourn of the packets that left during this interval only: the
 				// difference of the two cumulative histograms.
-				if d := deltaBuckets(q.SojournBuckets, pq.SojournBuckets); d != nil {
+				if d := api.SojournDelta(q.SojournBuckets, pq.SojournBuckets); d != nil {
 					p50 = fmtDur(api.SojournQuantile(d, 0.50))
 					p99 = fmtDur(api.SojournQuantile(d, 0.99))
 				}
@@ -185,24 +185,6 @@ func deltaReasons(cur, prev map[string]uint64) map[string]uint64 {
 		if d := delta(n, prev[r]); d > 0 {
 			out[r] = d
 		}
-	}
-	return out
-}
-
-// deltaBuckets subtracts two cumulative histograms; nil when nothing was added.
-func deltaBuckets(cur, prev []uint64) []uint64 {
-	out := make([]uint64, len(cur))
-	var moved bool
-	for i, n := range cur {
-		var p uint64
-		if i < len(prev) {
-			p = prev[i]
-		}
-		out[i] = delta(n, p)
-		moved = moved || out[i] > 0
-	}
-	if !moved {
-		return nil
 	}
 	return out
 }

@@ -12,12 +12,13 @@ import (
 
 	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/api/apitest"
+	"github.com/dpdkq/dpdkq/hist"
 )
 
 // advancingFake moves the router 2 s forward at every Status call (top reads status
 // first in each refresh): p0 receives 2000 packets of 1500 B, p1 sends 1800 of 1000 B,
-// queue 0 delivers 1800 packets whose sojourn falls in [2^19, 2^20) ns and tail-drops
-// 6. Expected rates: p0 rx 1000 pps and 12 Mb/s, p1 tx 900 pps and 7.2 Mb/s.
+// queue 0 delivers 1620 packets with a sojourn of 700 µs and 180 of 1.04 ms, and
+// tail-drops 6. Expected rates: p0 rx 1000 pps and 12 Mb/s, p1 tx 900 pps and 7.2 Mb/s.
 func advancingFake() *apitest.Fake {
 	f := apitest.New(apitest.Sample())
 	f.OnStatus = func(s *apitest.State) {
@@ -28,11 +29,23 @@ func advancingFake() *apitest.Fake {
 		s.Ports[1].TxBytes += 1800 * 1000
 		q := &s.Queues[0]
 		q.Dequeued += 1800
-		q.SojournBuckets[10] += 1800
+		q.SojournBuckets = addSojourn(q.SojournBuckets, 700_000, 1620)
+		q.SojournBuckets = addSojourn(q.SojournBuckets, 1_040_000, 180)
 		q.Drops["tail"] += 6
 		s.Buffer.Tiers.Evictions += 4
 	}
 	return f
+}
+
+// addSojourn returns b with n more sojourns of ns, counted as the dataplane counts them.
+func addSojourn(b []api.SojournBucket, ns int64, n uint64) []api.SojournBucket {
+	h := new(hist.Histogram)
+	var s hist.Sparse
+	api.SojournSparse(b, &s)
+	s.Add(h)
+	h.RecordN(ns, n)
+	h.Sparse(&s)
+	return api.SojournBuckets(&s)
 }
 
 func frames(out string) []string {
@@ -56,9 +69,9 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	assert.Regexp(t, `(?m)^PORT\s+RX PPS\s+RX RATE\s+TX PPS\s+TX RATE\s+QUEUED\s+DROPS \(INTERVAL\)$`, fr[1])
 	assert.Regexp(t, `(?m)^p0\s+1000\s+12 Mb/s\s+0\s+0 b/s\s+0p/0 B\s+-$`, fr[1])
 	assert.Regexp(t, `(?m)^p1\s+0\s+0 b/s\s+900\s+7\.2 Mb/s\s+60p/90\.00 kB\s+-$`, fr[1])
-	// Interval sojourn: all 1800 in [524288, 1048576) ns; p50 interpolates to 786 µs,
-	// p99 to 524288 + 0.99 x 524288 ns = 1.04 ms. The drops column shows the delta.
-	assert.Regexp(t, `(?m)^0\s+p1\s+-\s+0\s+50p/75\.00 kB\s+200p/300\.00 kB\s+900\s+786µs\s+1\.04ms\s+tail=6\s+codel dropping count=3`, fr[1])
+	// Interval sojourn: p50 700 µs and p99 1.04 ms (each within 1/128), not the
+	// cumulative histogram's (Sample's older packets). The drops column shows the delta.
+	assert.Regexp(t, `(?m)^0\s+p1\s+-\s+0\s+50p/75\.00 kB\s+200p/300\.00 kB\s+900\s+70[0-9]µs\s+1\.0[34]ms\s+tail=6\s+codel dropping count=3`, fr[1])
 	assert.Contains(t, fr[1], "last interval: evictions 4, readmissions 0, bandwidth drops 0")
 	assert.Contains(t, fr[1], "dpdkq 1.2.3 (DPDK 22.11.4), up 1m34s")
 }
