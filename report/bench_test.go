@@ -35,8 +35,7 @@ func (s *staticSource) QueuedBetween(_, _ time.Duration, _ int) []api.QueuedPack
 // per tick (a real Source adds its snapshot copies).
 func BenchmarkSample(b *testing.B) {
 	src := &staticSource{}
-	hist := make([]uint64, 28)
-	hist[10] = 5
+	hist := []api.SojournBucket{{Lo: 794_624, Le: 802_815, Count: 5}, {Lo: 3_178_496, Le: 3_211_263, Count: 2}}
 	for i := range 4 {
 		src.ports = append(src.ports, api.Port{Name: "p" + strconv.Itoa(i),
 			Egress: api.QueueFigures{SojournBuckets: hist}})

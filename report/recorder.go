@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dpdkq/dpdkq/api"
+	"github.com/dpdkq/dpdkq/hist"
 )
 
 // defaultMaxRows bounds the rows kept (port rows plus queue rows). A port row is 88
@@ -61,10 +62,10 @@ type Recorder struct {
 	queueKeys []queueKey
 
 	// Cumulative sojourn histograms of the latest snapshot taken (kept or not), the
-	// base of the next interval's percentiles; scratch holds the difference.
-	prevPortHist  map[int32][]uint64
-	prevQueueHist map[int32][]uint64
-	scratch       []uint64
+	// base of the next interval's percentiles; cur and diff are scratch.
+	prevPortHist  map[int32]*hist.Sparse
+	prevQueueHist map[int32]*hist.Sparse
+	cur, diff     hist.Sparse
 }
 
 // sampleInfo is when one sample was taken.
@@ -113,7 +114,7 @@ func NewRecorder(src api.Source, interval time.Duration) (*Recorder, error) {
 		quit: make(chan struct{}), done: make(chan struct{}),
 		t0: time.Now(), maxRows: defaultMaxRows, stride: 1,
 		portIDs: map[string]int32{}, queueIDs: map[queueKey]int32{},
-		prevPortHist: map[int32][]uint64{}, prevQueueHist: map[int32][]uint64{},
+		prevPortHist: map[int32]*hist.Sparse{}, prevQueueHist: map[int32]*hist.Sparse{},
 	}, nil
 }
 
@@ -291,33 +292,25 @@ func (r *Recorder) queueID(k queueKey) int32 {
 }
 
 // interval50and99 returns the p50 and p99 sojourn of the packets counted in cur but
-// not in the previous snapshot of the same series, and makes cur the new base. It
+// not in the previous snapshot of the same series, and makes cur the new base. The
+// difference of two cumulative histograms is exact per bucket, so the percentiles are
+// within the histogram's 1/128 of the exact ones of that interval's packets. It
 // answers -1, -1 for the first snapshot of a series (no interval yet) and for an
 // interval in which nothing was dequeued.
-func (r *Recorder) interval50and99(prev map[int32][]uint64, id int32, cur []uint64) (p50, p99 time.Duration) {
+func (r *Recorder) interval50and99(prev map[int32]*hist.Sparse, id int32, cur []api.SojournBucket) (p50, p99 time.Duration) {
 	old, seen := prev[id]
-	prev[id] = cur // the Source hands out copies; keeping this one is safe
 	if !seen {
+		old = new(hist.Sparse)
+		prev[id] = old
+	}
+	api.SojournSparse(cur, &r.cur)
+	r.diff.Sub(&r.cur, old)
+	// r.cur becomes the base; old's slice is reused as the next scratch.
+	*old, r.cur = r.cur, *old
+	if !seen || r.diff.Count() == 0 {
 		return -1, -1
 	}
-	r.scratch = r.scratch[:0]
-	var n uint64
-	for i, c := range cur {
-		var o uint64
-		if i < len(old) {
-			o = old[i]
-		}
-		d := uint64(0)
-		if c > o { // a counter that went backwards (a reset) contributes nothing
-			d = c - o
-		}
-		r.scratch = append(r.scratch, d)
-		n += d
-	}
-	if n == 0 {
-		return -1, -1
-	}
-	return api.SojournQuantile(r.scratch, 0.50), api.SojournQuantile(r.scratch, 0.99)
+	return time.Duration(r.diff.Quantile(0.50)), time.Duration(r.diff.Quantile(0.99))
 }
 
 func sum(m map[string]uint64) uint64 {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,13 +16,13 @@ import (
 
 	"github.com/dpdkq/dpdkq/api"
 	"github.com/dpdkq/dpdkq/api/apitest"
+	"github.com/dpdkq/dpdkq/hist"
 )
 
 // The fake router advances by one step at every Status call, that is at every
 // snapshot the recorder takes: 5 ms of uptime, 1000 packets of 1500 bytes from p0
 // to p1, and 100 packets dequeued from queue 0 (p1's only busy queue), 90 of them
-// with a sojourn in bucket 10 = [524288, 1048576) ns and 10 in bucket 12 =
-// [2097152, 4194304) ns.
+// with a sojourn of 800 µs and 10 of 3.2 ms.
 const (
 	step     = 5 * time.Millisecond
 	perStep  = 1000
@@ -30,7 +31,7 @@ const (
 
 func newFake() *apitest.Fake {
 	st := apitest.Sample()
-	st.Ports[1].Egress.SojournBuckets = make([]uint64, 28)
+	st.Ports[1].Egress.SojournBuckets = nil
 	f := apitest.New(st)
 	f.OnStatus = func(s *apitest.State) {
 		s.Status.Uptime += step
@@ -41,12 +42,23 @@ func newFake() *apitest.Fake {
 		s.Ports[1].Egress.Packets++
 		q := &s.Queues[0]
 		q.Dequeued += 100
-		for _, b := range [][]uint64{q.SojournBuckets, s.Ports[1].Egress.SojournBuckets} {
-			b[10] += 90
-			b[12] += 10
+		for _, b := range []*[]api.SojournBucket{&q.SojournBuckets, &s.Ports[1].Egress.SojournBuckets} {
+			*b = addSojourn(*b, 800_000, 90)
+			*b = addSojourn(*b, 3_200_000, 10)
 		}
 	}
 	return f
+}
+
+// addSojourn returns b with n more sojourns of ns, counted as the dataplane counts them.
+func addSojourn(b []api.SojournBucket, ns int64, n uint64) []api.SojournBucket {
+	h := new(hist.Histogram)
+	var s hist.Sparse
+	api.SojournSparse(b, &s)
+	s.Add(h)
+	h.RecordN(ns, n)
+	h.Sparse(&s)
+	return api.SojournBuckets(&s)
 }
 
 func newRecorder(t *testing.T, src api.Source) *Recorder {
@@ -188,14 +200,15 @@ func TestIntervalSojournPercentiles(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, r.Write(dir, nil))
 
-	// Each interval dequeues 90 packets in [524288, 1048576) ns and 10 in
-	// [2097152, 4194304) ns. p50: rank 50 falls in the first bucket, 50/90 of the
-	// way: 524288 + 524288*50/90 = 815559 ns. p99: rank 99 is 9 of the 10 packets
-	// into the second bucket: 2097152 + 2097152*0.9 = 3984588 ns (truncated).
-	const wantP50, wantP99 = 0.815559, 3.984588
+	// Each interval dequeues 90 packets of 800 µs and 10 of 3.2 ms: p50 is 0.8 ms and
+	// p99 3.2 ms, each read as the middle of its bucket ([794624, 802816) and
+	// [3178496, 3211264) ns), within the histogram's 1/128.
+	const wantP50, wantP99 = 0.798719, 3.194879
+	assert.InEpsilon(t, 0.8, wantP50, 1.0/128)
+	assert.InEpsilon(t, 3.2, wantP99, 1.0/128)
 	// The cumulative histogram (which also holds Sample's older packets, 3 of them
-	// in the open last bucket) answers something else: the difference matters.
-	require.NotEqual(t, 3984588*time.Nanosecond, api.SojournQuantile(f.Queues()[0].SojournBuckets, 0.99))
+	// in the open bucket) answers something else: the difference matters.
+	require.NotEqual(t, 3194879*time.Nanosecond, api.SojournQuantile(f.Queues()[0].SojournBuckets, 0.99))
 
 	tb := readCSV(t, filepath.Join(dir, "queues.csv"))
 	assert.Equal(t, []string{"time_s", "port", "input", "class", "queue", "depth_packets", "depth_bytes",
@@ -227,6 +240,44 @@ func TestIntervalSojournPercentiles(t *testing.T) {
 	assert.Empty(t, pt.get(t, p1[0], "egress_sojourn_p50_ms"))
 	assert.InDelta(t, wantP50, pt.float(t, p1[2], "egress_sojourn_p50_ms"), 1e-9)
 	assert.InDelta(t, wantP99, pt.float(t, p1[2], "egress_sojourn_p99_ms"), 1e-9)
+}
+
+// TestIntervalSojournResolvesSmallChanges: a sojourn that creeps up by 1% per interval
+// from 6.4 ms shows as a distinct p50 in every row, each within 1% of the truth.
+func TestIntervalSojournResolvesSmallChanges(t *testing.T) {
+	t.Parallel()
+	st := apitest.Sample()
+	st.Queues = st.Queues[:1]
+	i := 0
+	sojourn := func(i int) float64 { return 6.4e6 * math.Pow(1.01, float64(i)) }
+	f := apitest.New(st)
+	f.OnStatus = func(s *apitest.State) {
+		s.Status.Uptime += step
+		q := &s.Queues[0]
+		q.Dequeued += 100
+		q.SojournBuckets = addSojourn(q.SojournBuckets, int64(sojourn(i)), 100)
+		i++
+	}
+	r := newRecorder(t, f)
+	for k := range 12 {
+		r.sampleAt(time.Duration(k) * step)
+	}
+	dir := t.TempDir()
+	require.NoError(t, r.Write(dir, nil))
+	tb := readCSV(t, filepath.Join(dir, "queues.csv"))
+	rows := tb.rowsOf(t, "queue", "0")
+	require.Len(t, rows, 12)
+	seen := map[string]bool{}
+	for k, row := range rows[1:] {
+		// Row k+1 holds the packets added at the snapshot of sample k+1 (Status is
+		// called once per sample, before the queues are read).
+		want := sojourn(k+1) / 1e6
+		assert.InEpsilon(t, want, tb.float(t, row, "sojourn_p50_ms"), 0.01, "row %d", k+1)
+		assert.InEpsilon(t, want, tb.float(t, row, "sojourn_p99_ms"), 0.01, "row %d", k+1)
+		v := tb.get(t, row, "sojourn_p50_ms")
+		assert.False(t, seen[v], "row %d repeats p50 %s", k+1, v)
+		seen[v] = true
+	}
 }
 
 func TestStartStopRunsAndIsIdempotent(t *testing.T) {
@@ -327,7 +378,7 @@ func TestPlotsAndTheirSeries(t *testing.T) {
 	assert.Equal(t, []string{"p1 p50", "p1 p99"}, names(sj))
 	assert.False(t, sj[0].dashed)
 	assert.True(t, sj[1].dashed)
-	assert.InDelta(t, 3.984588, sj[1].xys[0].Y, 1e-9)
+	assert.InDelta(t, 3.194879, sj[1].xys[0].Y, 1e-9) // the middle of 3.2 ms's bucket
 }
 
 func TestWriteErrorsNameTheFile(t *testing.T) {
