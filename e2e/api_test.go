@@ -80,6 +80,20 @@ api: {listen: "127.0.0.1:%[2]d"}
 	require.Len(t, queues, 1)
 	require.Greater(t, queues[0].Packets, 300, "congested queue is standing")
 	require.Greater(t, queues[0].SojournP50, time.Millisecond)
+	// The histogram behind it: non-empty buckets in order, each at most 1/64 of its
+	// lower bound wide, and the p50 inside the range they cover.
+	sb := queues[0].SojournBuckets
+	require.NotEmpty(t, sb)
+	for i, b := range sb {
+		require.Positive(t, b.Count)
+		require.LessOrEqual(t, b.Lo, b.Le)
+		require.LessOrEqual(t, b.Le-b.Lo, max(b.Lo/64, 1))
+		if i > 0 {
+			require.Greater(t, b.Lo, sb[i-1].Le)
+		}
+	}
+	require.GreaterOrEqual(t, queues[0].SojournP50, sb[0].Lo)
+	require.LessOrEqual(t, queues[0].SojournP50, sb[len(sb)-1].Le)
 
 	var buf api.Buffer
 	require.NoError(t, c.Get(ctx, "/api/v1/buffer", &buf))
