@@ -82,21 +82,23 @@ const (
 
 // Port is one DPDK ethdev.
 type Port struct {
-	Name        string        `mapstructure:"name"`         // unique, [a-z0-9_-]{1,15}
-	Device      string        `mapstructure:"device"`       // PCI address or vdev devargs; ${VAR} is expanded
-	Mode        string        `mapstructure:"mode"`         // route|xconnect
-	XConnect    string        `mapstructure:"xconnect"`     // peer port name, iff mode xconnect
-	IPv4        string        `mapstructure:"ipv4"`         // interface address/prefix, required in route mode
-	MAC         string        `mapstructure:"mac"`          // optional, overrides the device's MAC
-	RXQueues    int           `mapstructure:"rx_queues"`    // 1..64
-	RXDesc      int           `mapstructure:"rx_desc"`      // power of two, 32..32768
-	TXDesc      int           `mapstructure:"tx_desc"`      // power of two, 32..32768
-	Promiscuous bool          `mapstructure:"promiscuous"`  //
-	Rate        string        `mapstructure:"rate"`         // egress shaper rate; "" or "0" unshaped
-	Burst       string        `mapstructure:"burst"`        // shaper bucket depth (a Size); "" default
-	Delay       time.Duration `mapstructure:"delay"`        // fixed one-way egress delay, 0..10s
-	EgressLcore *int          `mapstructure:"egress_lcore"` // optional worker that runs this port's egress
-	MTU         int           `mapstructure:"mtu"`          // IPv4 MTU, 68..9000
+	Name        string         `mapstructure:"name"`         // unique, [a-z0-9_-]{1,15}
+	Device      string         `mapstructure:"device"`       // PCI address or vdev devargs; ${VAR} is expanded
+	Mode        string         `mapstructure:"mode"`         // route|xconnect
+	XConnect    string         `mapstructure:"xconnect"`     // peer port name, iff mode xconnect
+	IPv4        string         `mapstructure:"ipv4"`         // interface address/prefix, required in route mode
+	MAC         string         `mapstructure:"mac"`          // optional, overrides the device's MAC
+	RXQueues    int            `mapstructure:"rx_queues"`    // 1..64
+	RXDesc      int            `mapstructure:"rx_desc"`      // power of two, 32..32768
+	TXDesc      int            `mapstructure:"tx_desc"`      // power of two, 32..32768
+	Promiscuous bool           `mapstructure:"promiscuous"`  //
+	Rate        string         `mapstructure:"rate"`         // egress shaper rate; "" or "0" unshaped
+	Burst       string         `mapstructure:"burst"`        // shaper bucket depth (a Size); "" default
+	Delay       time.Duration  `mapstructure:"delay"`        // fixed one-way egress delay, 0..10s
+	EgressLcore *int           `mapstructure:"egress_lcore"` // optional worker that runs this port's egress
+	MTU         int            `mapstructure:"mtu"`          // IPv4 MTU, 68..9000
+	Source      *SourceSection `mapstructure:"source"`       // device: source only
+	Sink        *SinkSection   `mapstructure:"sink"`         // device: sink only
 
 	// Resolved by Validate.
 	Index      int          `mapstructure:"-"` // position in Config.Ports (the dataplane's port index)

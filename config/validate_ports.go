@@ -210,13 +210,29 @@ func (c *Config) validatePorts(p *problems) map[string]int {
 func (c *Config) validatePortDevice(p *problems, key string, pt *Port, devs map[string]int) {
 	pt.DevArgs, pt.IsPCI = "", false
 	if pt.Device == "" {
-		p.add(key+".device", nil, "required: a PCI address or vdev devargs such as net_pcap0,rx_pcap=in.pcap")
+		p.add(key+".device", nil, "required: a PCI address, vdev devargs such as net_pcap0,rx_pcap=in.pcap, or source/sink (dpdkq's own traffic ports)")
 		return
 	}
 	dev, err := expandDevice(pt.Device)
 	if err != nil {
 		p.add(key+".device", pt.Device, "%v", err)
 		return
+	}
+	if dev == DeviceSource || dev == DeviceSink {
+		pt.DevArgs = dev
+		if dev == DeviceSource && pt.Source == nil {
+			p.add(key+".source", nil, "required with device: source: at least a rate or pps, e.g. source: {rate: 1Gbps, dest: {ports: [out0]}}")
+		}
+		if dev != DeviceSource && pt.Source != nil {
+			p.add(key+".source", "{...}", "only a port with device: source has a source section")
+		}
+		if dev != DeviceSink && pt.Sink != nil {
+			p.add(key+".sink", "{...}", "only a port with device: sink has a sink section")
+		}
+		return
+	}
+	if pt.Source != nil || pt.Sink != nil {
+		p.add(key+".device", dev, "a port with a source or sink section needs device: source or device: sink")
 	}
 	name, isPCI, err := checkDevice(dev)
 	if err != nil {

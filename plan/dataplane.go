@@ -61,6 +61,12 @@ func (p *Plan) buildDataplane() error {
 	for _, n := range c.Neighbors {
 		dc.Neighbors = append(dc.Neighbors, dataplane.StaticNeighbor{IP: n.Addr, MAC: n.HWAddr})
 	}
+	for i := range c.Ports {
+		if i < len(p.Traffic) && p.Traffic[i].Sink != nil {
+			// The host behind a sink port: frames routed there need no ARP.
+			dc.Neighbors = append(dc.Neighbors, dataplane.StaticNeighbor{IP: hostOf(c.Ports[i].Addr), MAC: SinkHostMAC})
+		}
+	}
 	for _, rx := range c.RXPlan {
 		dc.Rx = append(dc.Rx, dataplane.RxAssign{Port: rx.PortIndex, Queue: rx.Queue, Lcore: uint(rx.Lcore)})
 	}

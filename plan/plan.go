@@ -49,6 +49,9 @@ type Plan struct {
 	FQ *voq.FQConfig
 	// Warnings are settings that are accepted but likely to surprise.
 	Warnings []string
+	// Traffic is, per port, the source or sink dpdkq implements for it (zero for
+	// ports with a DPDK device).
+	Traffic []Traffic
 
 	sched voq.SchedConfig
 	// reserve is the mbufs kept out of any one queue's reach: rx rings, lcore caches
@@ -92,6 +95,7 @@ func BuildWith(c *config.Config, o Options) (*Plan, error) {
 	if err := p.buildQueueing(); err != nil {
 		add(err)
 	} else {
+		add(p.buildTraffic())
 		add(p.buildDataplane())
 	}
 	if len(errs) > 0 {
