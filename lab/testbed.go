@@ -1,0 +1,284 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Prefix starts the name of every namespace and link the lab makes, so a later run
+// can recognise and remove what a killed one left behind.
+const Prefix = "dqlab"
+
+// The testbed: a sender host and a receiver host, each in its own namespace, each
+// joined by a veth pair to one dpdkq port (net_af_packet on the root-side end).
+const (
+	NsSend   = Prefix + "-snd"
+	NsRecv   = Prefix + "-rcv"
+	LinkSend = Prefix + "0" // root side, dpdkq port "snd"
+	LinkRecv = Prefix + "1" // root side, dpdkq port "rcv" (the bottleneck egress)
+	hostSend = Prefix + "h0"
+	hostRecv = Prefix + "h1"
+	AddrSend = "10.70.0.2"
+	AddrRecv = "10.70.1.2"
+)
+
+// run runs a command to completion and returns its combined output.
+func run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
+
+func inNS(ns string, args ...string) []string {
+	return append([]string{"ip", "netns", "exec", ns}, args...)
+}
+
+// RemoveStale deletes the namespaces and links of an earlier run that did not clean
+// up (killed), after stopping the processes still running inside those namespaces.
+// It touches only names that start with Prefix.
+func RemoveStale(log io.Writer) {
+	ctx := context.Background()
+	out, _ := run(ctx, "ip", "netns", "list")
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || !strings.HasPrefix(f[0], Prefix) {
+			continue
+		}
+		pids, _ := run(ctx, "ip", "netns", "pids", f[0])
+		for _, p := range strings.Fields(pids) {
+			if pid, err := strconv.Atoi(p); err == nil && pid > 1 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if _, err := run(ctx, "ip", "netns", "del", f[0]); err == nil && log != nil {
+			fmt.Fprintf(log, "removed stale namespace %s\n", f[0])
+		}
+	}
+	out, _ = run(ctx, "ip", "-o", "link", "show")
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		if strings.HasPrefix(name, Prefix) {
+			if _, err := run(ctx, "ip", "link", "del", name); err == nil && log != nil {
+				fmt.Fprintf(log, "removed stale link %s\n", name)
+			}
+		}
+	}
+}
+
+// HostOpts are the host settings of the testbed.
+type HostOpts struct {
+	CC  string // congestion control of the sender: reno, cubic, bbr
+	ECN bool   // negotiate ECN (net.ipv4.tcp_ecn=1)
+}
+
+// Testbed builds the two hosts and their links and registers their removal.
+func (e *Env) Testbed(o HostOpts) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("lab: the testbed needs root (network namespaces, veth links)")
+	}
+	for _, tool := range []string{"ip", "ethtool", "ping", "iperf3", "ss"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("lab: needs %s (ci/setup.sh installs it)", tool)
+		}
+	}
+	e.OnCleanup(func() {
+		ctx := context.Background()
+		for _, ns := range []string{NsSend, NsRecv} {
+			run(ctx, "ip", "netns", "del", ns)
+		}
+		for _, l := range []string{LinkSend, LinkRecv} {
+			run(ctx, "ip", "link", "del", l)
+		}
+	})
+	ecn := "0"
+	if o.ECN {
+		ecn = "1"
+	}
+	sysctls := [][2]string{
+		// Large buffers so the window is set by the network, not by autotuning limits:
+		// only the router's bottleneck queue should drop.
+		{"net.ipv4.tcp_rmem", "4096 4194304 33554432"},
+		{"net.ipv4.tcp_wmem", "4096 4194304 33554432"},
+		{"net.ipv4.tcp_congestion_control", o.CC},
+		{"net.ipv4.tcp_ecn", ecn},
+		// No cached ssthresh/cwnd from an earlier flow to the same host.
+		{"net.ipv4.tcp_no_metrics_save", "1"},
+	}
+	ctx := e.Ctx
+	for _, h := range []struct{ ns, root, host, addr, gw string }{
+		{NsSend, LinkSend, hostSend, AddrSend + "/24", "10.70.0.1"},
+		{NsRecv, LinkRecv, hostRecv, AddrRecv + "/24", "10.70.1.1"},
+	} {
+		steps := [][]string{
+			{"ip", "netns", "add", h.ns},
+			{"ip", "link", "add", h.root, "type", "veth", "peer", "name", h.host},
+			{"ip", "link", "set", h.host, "netns", h.ns},
+			inNS(h.ns, "ip", "addr", "add", h.addr, "dev", h.host),
+			inNS(h.ns, "ip", "link", "set", h.host, "up"),
+			inNS(h.ns, "ip", "link", "set", "lo", "up"),
+			inNS(h.ns, "ip", "route", "add", "default", "via", h.gw),
+			// The router sees every frame as sent: no checksum or segmentation offload.
+			inNS(h.ns, "ethtool", "-K", h.host, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off"),
+			{"ethtool", "-K", h.root, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off"},
+			{"ip", "link", "set", h.root, "up"},
+		}
+		for _, kv := range sysctls {
+			steps = append(steps, inNS(h.ns, "sysctl", "-q", "-w", kv[0]+"="+kv[1]))
+		}
+		for _, s := range steps {
+			if _, err := run(ctx, s...); err != nil {
+				return fmt.Errorf("lab testbed: %w", err)
+			}
+		}
+	}
+	m := &e.Res.Machine
+	m.CongestionControl = o.CC
+	m.Sysctls = map[string]string{}
+	for _, kv := range sysctls {
+		out, _ := run(ctx, inNS(NsSend, "sysctl", "-n", kv[0])...)
+		m.Sysctls[kv[0]] = strings.Join(strings.Fields(out), " ")
+	}
+	m.Offloads = map[string]string{}
+	out, _ := run(ctx, inNS(NsSend, "ethtool", "-k", hostSend)...)
+	for _, l := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), ":")
+		switch k {
+		case "tx-checksumming", "rx-checksumming", "tcp-segmentation-offload", "generic-segmentation-offload", "generic-receive-offload":
+			if ok {
+				m.Offloads[hostSend+" "+k] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return nil
+}
+
+// Proc is a process the run started; it is stopped at clean-up at the latest.
+type Proc struct {
+	Cmd  *exec.Cmd
+	Out  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+// Start starts a process (its own process group; killed if the lab dies) whose output
+// is kept in memory, or goes to w when w is not nil.
+func (e *Env) Start(w io.Writer, args ...string) (*Proc, error) {
+	p := &Proc{done: make(chan struct{})}
+	p.Cmd = exec.Command(args[0], args[1:]...)
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if w == nil {
+		w = &p.Out
+	}
+	p.Cmd.Stdout, p.Cmd.Stderr = w, w
+	// Pdeathsig fires when the thread that forked dies: fork from a locked thread
+	// that stays for the process's life.
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := p.Cmd.Start(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- nil
+		p.err = p.Cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-errc; err != nil {
+		return nil, fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	e.OnCleanup(func() { p.Stop(3 * time.Second) })
+	return p, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Wait waits for the process to exit.
+func (p *Proc) Wait() error { <-p.done; return p.err }
+
+// Stop sends SIGINT, then SIGKILL after grace; it returns once the process is gone.
+func (p *Proc) Stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.Cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.Cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func machineInfo(bin string) Machine {
+	ctx := context.Background()
+	m := Machine{CPUs: runtime.NumCPU(), DpdkqBinary: bin}
+	m.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	if bin != "" {
+		out, _ := run(ctx, bin, "version")
+		m.DpdkqVersion = strings.Join(strings.Fields(out), " ")
+	}
+	out, _ := run(ctx, "iperf3", "--version")
+	m.Iperf3, _, _ = strings.Cut(strings.TrimSpace(out), "\n")
+	out, _ = run(ctx, "ping", "-V")
+	m.Ping, _, _ = strings.Cut(strings.TrimSpace(out), "\n")
+	return m
+}
+
+// cpuTimes is /proc/stat's per-CPU (idle+iowait, total) jiffies.
+func cpuTimes() map[string][2]uint64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil
+	}
+	out := map[string][2]uint64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		var tot, idle uint64
+		for i, s := range f[1:] {
+			v, _ := strconv.ParseUint(s, 10, 64)
+			tot += v
+			if i == 3 || i == 4 {
+				idle += v
+			}
+		}
+		out[f[0]] = [2]uint64{idle, tot}
+	}
+	return out
+}
+
+// idleShare is the idle fraction of CPU cpu ("cpu0") between two cpuTimes readings.
+func idleShare(a, b map[string][2]uint64, cpu string) float64 {
+	x, y := a[cpu], b[cpu]
+	if y[1] <= x[1] {
+		return 0
+	}
+	return float64(y[0]-x[0]) / float64(y[1]-x[1])
+}
