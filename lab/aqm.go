@@ -403,12 +403,12 @@ func AQMChecks(points []AQMPoint, idleRTT float64) []Check {
 		if !okA || !okB {
 			return
 		}
-		rule := fmt.Sprintf("median sojourn p50: %s > %s", a, b)
+		rule := fmt.Sprintf("median sojourn p50: %s > %s", a, b) // factor 1: strictly greater
 		if factor > 1 {
 			rule = fmt.Sprintf("median sojourn p50: %s >= %g × %s", a, factor, b)
 		}
 		add(a+" "+sym+" "+b, "queueing delay "+a+" "+sym+" "+b+" (issue 15)", rule,
-			fmt.Sprintf("%.1f ms vs %.1f ms", x, y), x/y, x > factor*y || (factor <= 1 && x > y))
+			fmt.Sprintf("%.1f ms vs %.1f ms", x, y), x/y, x > factor*y)
 	}
 	pair("taildrop-10bdp", "taildrop-1bdp", 3, "≫")
 	pair("taildrop-1bdp", "red", 1, ">")

@@ -43,7 +43,7 @@ func newPlot(title, subtitle, x, y string) *plot.Plot {
 // column on the right (never over the data). It returns the file names.
 func save(dir, base string, p *plot.Plot, leg plot.Legend) ([]string, error) {
 	leg.TextStyle.Font.Size = vg.Points(10)
-	leg.Top = true
+	leg.Top, leg.Left = true, true
 	drawBoth := func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
 		lc := draw.Crop(dc, figW-legendW+vg.Points(6), 0, 0, -vg.Points(30))
@@ -175,6 +175,11 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 			}
 		}
 	}
+	// Room around the points: goodput from 0, delay from 0 (or below, for a probe
+	// faster than the idle RTT) to past the largest p99.
+	p.Y.Min, p.X.Min = 0, math.Min(p.X.Min, 0)
+	p.Y.Max *= 1.08
+	p.X.Max += 0.05 * (p.X.Max - p.X.Min)
 	f, err := save(dir, "aqm-delay-goodput", p, leg)
 	if err != nil {
 		return files, err

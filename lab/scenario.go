@@ -77,6 +77,9 @@ type Options struct {
 	Binary  string            // the dpdkq binary that routes
 	Command string            // the command line, for the report
 	Out     io.Writer         // progress lines
+	// KeepStale skips the removal of an earlier run's namespaces and links (for
+	// tests of the runner that build no testbed).
+	KeepStale bool
 }
 
 // ErrFidelity is returned by Run when the run completed but a fidelity check failed:
@@ -310,7 +313,9 @@ func Run(ctx context.Context, s *Scenario, o Options) (*Results, error) {
 		Ctx: ctx, Dir: o.Dir, Quick: o.Quick, Seed: o.Seed, Rand: rand.New(rand.NewSource(o.Seed)),
 		Bin: o.Binary, Res: res, params: params, out: o.Out, start: time.Now(),
 	}
-	RemoveStale(o.Out)
+	if !o.KeepStale {
+		RemoveStale(o.Out)
+	}
 	runErr := s.Run(e)
 	e.cleanup()
 	res.Finished = time.Now().UTC()

@@ -115,7 +115,6 @@ func (e *Env) Testbed(o HostOpts) error {
 		// only the router's bottleneck queue should drop.
 		{"net.ipv4.tcp_rmem", "4096 4194304 33554432"},
 		{"net.ipv4.tcp_wmem", "4096 4194304 33554432"},
-		{"net.ipv4.tcp_congestion_control", o.CC},
 		{"net.ipv4.tcp_ecn", ecn},
 		// No cached ssthresh/cwnd from an earlier flow to the same host.
 		{"net.ipv4.tcp_no_metrics_save", "1"},
@@ -146,9 +145,13 @@ func (e *Env) Testbed(o HostOpts) error {
 				return fmt.Errorf("lab testbed: %w", err)
 			}
 		}
+		// The namespace default, where allowed (a child namespace may only pick from
+		// net.ipv4.tcp_allowed_congestion_control); iperf3 -C sets it per socket anyway.
+		run(ctx, inNS(h.ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control="+o.CC)...)
 	}
+	sysctls = append(sysctls, [2]string{"net.ipv4.tcp_congestion_control", ""})
 	m := &e.Res.Machine
-	m.CongestionControl = o.CC
+	m.CongestionControl = o.CC + " (iperf3 -C, per socket)"
 	m.Sysctls = map[string]string{}
 	for _, kv := range sysctls {
 		out, _ := run(ctx, inNS(NsSend, "sysctl", "-n", kv[0])...)

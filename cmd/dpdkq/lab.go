@@ -144,7 +144,7 @@ func printLabSummary(w io.Writer, r *lab.Results, dir string) {
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, "reference %-48s %-16s %s\n", c.Name, c.Verdict, c.Measured)
 	}
-	if !r.FidelityOK {
+	if !r.FidelityOK && len(r.Fidelity) > 0 {
 		fmt.Fprintln(w, "FIDELITY FAILED: the figures above are diagnostics, not results")
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(dir, "report.md"))
