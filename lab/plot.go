@@ -43,7 +43,7 @@ func newPlot(title, subtitle, x, y string) *plot.Plot {
 // column on the right (never over the data). It returns the file names.
 func save(dir, base string, p *plot.Plot, leg plot.Legend) ([]string, error) {
 	leg.TextStyle.Font.Size = vg.Points(10)
-	leg.Top, leg.Left = true, true
+	leg.Top = true
 	drawBoth := func(dc draw.Canvas) {
 		p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
 		lc := draw.Crop(dc, figW-legendW+vg.Points(6), 0, 0, -vg.Points(30))

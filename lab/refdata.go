@@ -19,7 +19,7 @@ type RefPoint struct {
 }
 
 // hwUnit is the hardware testbed's value unit in bytes (see data/sizing-reference.txt).
-const hwUnit = 8
+const hwUnit = 1
 
 // SizingReference returns the published points of data/sizing-reference.txt.
 func SizingReference() []RefPoint {

@@ -184,7 +184,7 @@ func TestSizingChecksAndTable(t *testing.T) {
 	runs := []SizingRun{
 		{N: 1, Rep: 1, BDP: 453, Answer: 400, Confirmed: true}, {N: 1, Rep: 2, BDP: 453, Answer: 420},
 		{N: 16, Rep: 1, BDP: 453, Answer: 100}, {N: 16, Rep: 2, BDP: 453, Answer: 120},
-		{N: 100, Rep: 1, BDP: 453, Answer: 5}, // 5 < 0.5·45.3
+		{N: 100, Rep: 1, BDP: 453, Answer: 5},            // 5 < 0.5·45.3
 		{N: 64, Rep: 1, Error: "interrupted", Answer: 1}, // left out
 	}
 	cs := SizingChecks(runs, 453)
@@ -218,11 +218,14 @@ func TestSizingReferenceData(t *testing.T) {
 		case r.Formula:
 			formula++
 			if r.N == 400 {
-				// 4248 8-byte units = 33984 B = 679688 B / √400.
-				require.InDelta(t, 62.5e6*0.087/8/20/1500, r.Packets, 0.05)
+				// 4248 B: RTT·C/√400 with the BDP divided by 8 once more.
+				require.InDelta(t, 62.5e6*0.087/8/8/20/1500, r.Packets, 0.01)
 			}
 		default:
 			hw++
+			// Measured values lie between 2 frames of 1502 B and one BDP.
+			require.GreaterOrEqual(t, r.Packets*1500, 3004.0)
+			require.LessOrEqual(t, r.Packets*1500, 62.5e6*0.087/8)
 		}
 	}
 	require.Equal(t, 24, cs)

@@ -10,18 +10,20 @@ func init() { register(sizingScenario()) }
 
 // SizingRun is one search for the smallest buffer at N flows.
 type SizingRun struct {
-	N           int      `json:"flows"`
-	Rep         int      `json:"rep"`
-	BDP         int      `json:"bdp_packets"`
-	Connected   int      `json:"connected"`
-	Calibration Num      `json:"calibration_util"` // median line utilization at 1 BDP, the 100% rate
+	N           int       `json:"flows"`
+	Rep         int       `json:"rep"`
+	BDP         int       `json:"bdp_packets"`
+	Connected   int       `json:"connected"`
+	Calibration Num       `json:"calibration_util"` // median line utilization at 1 BDP, the 100% rate
 	CalSamples  []float64 `json:"calibration_samples"`
-	Answer      int      `json:"answer_packets"`
-	Trials      []Trial  `json:"trials"`
-	Confirmed   bool     `json:"confirmed"`
-	ConfirmUtil Num      `json:"confirm_util"`
-	WindowCap   bool     `json:"window_capped"` // a trial's window was cut to --max-window
-	Error       string   `json:"error,omitempty"`
+	Answer      int       `json:"answer_packets"`
+	Trials      []Trial   `json:"trials"`
+	Confirmed   bool      `json:"confirmed"`
+	ConfirmUtil Num       `json:"confirm_util"`
+	WindowCap   bool      `json:"window_capped"` // a trial's window was cut to --max-window
+	CPUIdle     Num       `json:"cpu_idle"`
+	PollShare   Num       `json:"poll_share"` // router worker's on-CPU share of wall time
+	Error       string    `json:"error,omitempty"`
 }
 
 func sizingScenario() *Scenario {
@@ -125,6 +127,7 @@ func runSizing(e *Env) error {
 	e.Res.Data = &runs
 	worstCPU, worstAt := math.Inf(1), ""
 	worstCal, worstCalAt := math.Inf(1), ""
+	worstPoll, worstPollAt := math.Inf(1), ""
 	total := len(ns) * reps
 	i := 0
 	var err error
@@ -139,6 +142,9 @@ func runSizing(e *Env) error {
 			if idle < worstCPU {
 				worstCPU, worstAt = idle, fmt.Sprintf("N=%d rep %d", n, rep)
 			}
+			if v := float64(sr.PollShare); v < worstPoll {
+				worstPoll, worstPollAt = v, fmt.Sprintf("N=%d rep %d", n, rep)
+			}
 			if v := float64(sr.Calibration); v < worstCal {
 				worstCal, worstCalAt = v, fmt.Sprintf("N=%d rep %d", n, rep)
 			}
@@ -149,6 +155,9 @@ func runSizing(e *Env) error {
 	}
 	if !math.IsInf(worstCPU, 1) {
 		e.cpuCheck(worstCPU, worstAt)
+	}
+	if !math.IsInf(worstPoll, 1) {
+		e.pollCheck("router poll loop on CPU (searches)", worstPoll, worstPollAt)
 	}
 	if !math.IsInf(worstCal, 1) {
 		e.AddFidelity(Check{Name: "calibrated rate at 1 BDP", Reference: "> 0.9 of the configured rate, every search (CS244's rule)",
@@ -164,7 +173,7 @@ func runSizing(e *Env) error {
 
 // sizingRun is one search at n flows; it returns the run and the CPU idle share.
 func (e *Env) sizingRun(c sizingCfg, n, rep int) (SizingRun, float64, error) {
-	sr := SizingRun{N: n, Rep: rep, BDP: c.bdp, Calibration: Num(math.NaN()), ConfirmUtil: Num(math.NaN())}
+	sr := SizingRun{N: n, Rep: rep, BDP: c.bdp, Calibration: Num(math.NaN()), ConfirmUtil: Num(math.NaN()), CPUIdle: Num(math.NaN()), PollShare: Num(math.NaN())}
 	label := fmt.Sprintf("N=%d#%d", n, rep)
 	r, err := e.StartRouter(fmt.Sprintf("router-sizing-n%d.yaml", n), RouterSpec{RateBps: c.rate, RTT: c.rtt, Queue: QueueSpec{Limit: c.bdp}}, 24*time.Hour)
 	if err != nil {
@@ -186,8 +195,10 @@ func (e *Env) sizingRun(c sizingCfg, n, rep int) (SizingRun, float64, error) {
 		sr.Error = err.Error()
 		return sr, math.NaN(), err
 	}
-	c0 := cpuTimes()
-	defer func() {}()
+	c0, w0, tw := cpuTimes(), workerTicks(r.Proc.Cmd.Process.Pid), e.Now()
+	done := func() (float64, float64) {
+		return otherIdle(c0, cpuTimes()), pollShare(w0, workerTicks(r.Proc.Cmd.Process.Pid), e.Now()-tw)
+	}
 	// samples takes k samples of c.sample and returns each one's utilization.
 	samples := func(k int) ([]float64, error) {
 		var out []float64
@@ -243,14 +254,18 @@ func (e *Env) sizingRun(c sizingCfg, n, rep int) (SizingRun, float64, error) {
 	sr.Answer, sr.Trials, err = SearchSmallest(1, c.bdp, func(b int) (float64, bool, error) { return trial(b, 1) })
 	if err != nil {
 		sr.Error = err.Error()
-		return sr, otherIdle(c0, cpuTimes()), err
+		cpu, poll := done()
+		sr.CPUIdle, sr.PollShare = Num(cpu), Num(poll)
+		return sr, cpu, err
 	}
 	u, ok, err := trial(sr.Answer, c.confirm)
 	sr.ConfirmUtil, sr.Confirmed = Num(u), ok
 	if err != nil {
 		sr.Error = err.Error()
 	}
-	return sr, otherIdle(c0, cpuTimes()), err
+	cpu, poll := done()
+	sr.CPUIdle, sr.PollShare = Num(cpu), Num(poll)
+	return sr, cpu, err
 }
 
 // sizingByN groups the runs' answers by N in the order N first appears.

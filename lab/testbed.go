@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -284,4 +285,55 @@ func idleShare(a, b map[string][2]uint64, cpu string) float64 {
 		return 0
 	}
 	return float64(y[0]-x[0]) / float64(y[1]-x[1])
+}
+
+// workerTicks is the CPU time (utime+stime, clock ticks) of each of pid's DPDK
+// worker threads (named rte-worker-N).
+func workerTicks(pid int) map[string]uint64 {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	out := map[string]uint64{}
+	for _, t := range ents {
+		comm, err := os.ReadFile(dir + "/" + t.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(string(comm), "rte-worker") {
+			continue
+		}
+		st, err := os.ReadFile(dir + "/" + t.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+		s := string(st)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		k, _ := strconv.ParseUint(f[12], 10, 64)
+		out[strings.TrimSpace(string(comm))] = u + k
+	}
+	return out
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux's ABI).
+const clockTicks = 100
+
+// pollShare is the smallest share of wall time any worker thread was on a CPU
+// between two workerTicks readings dt seconds apart: a busy-polling loop that is
+// never descheduled is at 1.
+func pollShare(a, b map[string]uint64, dt float64) float64 {
+	s := math.NaN()
+	for name, v := range b {
+		if dt <= 0 {
+			break
+		}
+		x := float64(v-a[name]) / clockTicks / dt
+		if math.IsNaN(s) || x < s {
+			s = x
+		}
+	}
+	return s
 }

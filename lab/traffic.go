@@ -21,10 +21,10 @@ type Bulk struct {
 
 // BulkResult is what iperf3 reported at the end of the flows.
 type BulkResult struct {
-	GoodputBps  float64   `json:"goodput_bps"`   // sum over flows, received, after the omitted start
-	PerFlowBps  []float64 `json:"per_flow_bps"`  // each flow's received goodput
-	Retransmits int       `json:"retransmits"`   // sender's count
-	Complete    bool      `json:"complete"`      // every process reported
+	GoodputBps  float64   `json:"goodput_bps"`  // sum over flows, received, after the omitted start
+	PerFlowBps  []float64 `json:"per_flow_bps"` // each flow's received goodput
+	Retransmits int       `json:"retransmits"`  // sender's count
+	Complete    bool      `json:"complete"`     // every process reported
 	Errors      []string  `json:"errors,omitempty"`
 }
 
