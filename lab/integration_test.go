@@ -93,3 +93,17 @@ func TestSizingQuickShape(t *testing.T) {
 	t.Logf("smallest buffer: N=1 %d packets, N=16 %d packets (BDP %d)", ans[1], ans[16], runs[0].BDP)
 	require.Greater(t, ans[1], ans[16], "one flow needs more buffer than sixteen")
 }
+
+func TestRTTFairQuickShape(t *testing.T) {
+	bin := needTestbed(t)
+	res := runQuick(t, bin, "rtt-fair")
+	pts := *res.Data.(*[]RTTFairPoint)
+	ratio := map[string]float64{}
+	for _, p := range pts {
+		require.Len(t, p.GoodputBps, 2)
+		ratio[p.AQM] = float64(p.Ratio)
+	}
+	t.Logf("goodput ratio 20 ms / 80 ms sender: taildrop-1bdp %.2f, fq-codel %.2f", ratio["taildrop-1bdp"], ratio["fq-codel"])
+	require.Greater(t, ratio["taildrop-1bdp"], ratio["fq-codel"], "a FIFO favours the short RTT more than FQ-CoDel does")
+	require.NoFileExists(t, "/run/netns/"+Prefix+"-snd1", "the extra sender is removed")
+}

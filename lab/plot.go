@@ -372,3 +372,72 @@ func Plot(out string, dirs []string) ([]string, error) {
 	}
 	return s.Plot(out, runs)
 }
+
+func plotRTTFair(dir string, runs []*Results) ([]string, error) {
+	sub := subtitle(runs[0], "rtts", "rate", "flows", "cc", "duration")
+	p := newPlot("RTT fairness: goodput per sender", sub, "", "goodput (Mb/s)")
+	leg := plot.NewLegend()
+	var names []string
+	type key struct {
+		run int
+		aqm string
+	}
+	med := map[key][]float64{}
+	var rtts []float64
+	for ri, r := range runs {
+		var pts []RTTFairPoint
+		if err := decodeData(r, &pts); err != nil {
+			return nil, err
+		}
+		by := map[string][][]float64{}
+		for _, pt := range pts {
+			if !slices.Contains(names, pt.AQM) {
+				names = append(names, pt.AQM)
+			}
+			by[pt.AQM] = append(by[pt.AQM], pt.GoodputBps)
+			rtts = pt.RTTms
+		}
+		for name, gs := range by {
+			var m []float64
+			for i := range rtts {
+				var v []float64
+				for _, g := range gs {
+					if i < len(g) {
+						v = append(v, g[i]/1e6)
+					}
+				}
+				m = append(m, Median(v))
+			}
+			med[key{ri, name}] = m
+		}
+	}
+	nb := len(rtts) * len(runs)
+	w := vg.Points(60) / vg.Length(max(nb, 1))
+	k := 0
+	for ri := range runs {
+		for si := range rtts {
+			vals := make(plotter.Values, len(names))
+			for ni, name := range names {
+				m := med[key{ri, name}]
+				if si < len(m) && !math.IsNaN(m[si]) {
+					vals[ni] = m[si]
+				}
+			}
+			b, err := plotter.NewBarChart(vals, w)
+			if err != nil {
+				return nil, err
+			}
+			b.Offset = w * vg.Length(float64(k)-float64(nb-1)/2)
+			b.Color = plotutil.Color(si)
+			if ri > 0 {
+				b.Color = plotutil.Color(si + len(rtts)*ri)
+			}
+			p.Add(b)
+			leg.Add(fmt.Sprintf("sender RTT %.0f ms%s", rtts[si], runLabel(runs[ri], ri, len(runs))), b)
+			k++
+		}
+	}
+	p.NominalX(names...)
+	p.Y.Min = 0
+	return save(dir, "rtt-fair-goodput", p, leg)
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -256,4 +257,43 @@ func TestRateBetween(t *testing.T) {
 	u := rateBetween(ss, 0, 1, 10e6)
 	require.InDelta(t, 980*(1250+24)*8/10e6, u, 1e-9)
 	require.True(t, math.IsNaN(rateBetween(ss, 5, 6, 10e6)))
+}
+
+func TestRTTFairChecksAndPlot(t *testing.T) {
+	pts := []RTTFairPoint{
+		{AQM: "taildrop-1bdp", RTTms: []float64{20, 80}, GoodputBps: []float64{7e6, 2e6}, Ratio: 3.5, LimitPackets: 67},
+		{AQM: "fq-codel", RTTms: []float64{20, 80}, GoodputBps: []float64{4.6e6, 4.4e6}, Ratio: Num(4.6 / 4.4)},
+	}
+	for _, c := range RTTFairChecks(pts, []float64{20, 80}) {
+		require.Equal(t, Reproduced, c.Verdict, c.Name)
+	}
+	pts[1].Ratio = 2
+	pts[0].Ratio = 1.2 // below 0.5 × 4
+	for _, c := range RTTFairChecks(pts, []float64{20, 80}) {
+		require.Equal(t, NotReproduced, c.Verdict, c.Name)
+	}
+	tb := rttFairTables(pts, []float64{20, 80})[0]
+	require.Equal(t, []string{"taildrop-1bdp", "67", "7.00", "2.00", "1.20", "4.00"}, tb.Rows[0][:6])
+	files, err := plotRTTFair(t.TempDir(), []*Results{{Params: map[string]string{"rtts": "20ms,80ms"}, Data: pts, FidelityOK: true}})
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+}
+
+func TestSendersAndRouterYAML(t *testing.T) {
+	s := Senders(3)
+	require.Equal(t, NsSend, s[0].NS)
+	require.Equal(t, "snd2", s[2].Port)
+	require.Equal(t, "10.70.3.2", s[2].Addr)
+	for _, h := range s {
+		require.True(t, strings.HasPrefix(h.NS, Prefix) && strings.HasPrefix(h.Link, Prefix) && strings.HasPrefix(h.HostIf, Prefix))
+		require.LessOrEqual(t, len(h.HostIf), 15, "interface names are at most 15 bytes")
+	}
+	y := RouterSpec{RateBps: 10e6, RTT: 50 * time.Millisecond, Queue: QueueSpec{Limit: 42, FQ: true, AQM: "{kind: codel}"}}.YAML()
+	require.Contains(t, y, "rate: 10000000bps, delay: 25ms")
+	require.Contains(t, y, "fq: {enabled: true, flows: 1024, limit: 42p}")
+	y = RouterSpec{RateBps: 10e6, Queue: QueueSpec{Limit: 42}, RecvDelay: 10 * time.Millisecond,
+		SendDelays: []time.Duration{10 * time.Millisecond, 70 * time.Millisecond}}.YAML()
+	require.Contains(t, y, "name: snd1, device: \"net_af_packet2,iface=dqlab2,")
+	require.Contains(t, y, "ipv4: 10.70.2.1/24, delay: 70ms}")
+	require.Contains(t, y, "rate: 10000000bps, delay: 10ms}")
 }

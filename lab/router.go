@@ -30,6 +30,10 @@ type RouterSpec struct {
 	RTT     time.Duration // split evenly into the two ports' delay lines
 	Queue   QueueSpec
 	APIAddr string
+	// With several senders (rtt-fair): the bottleneck's delay and each sender port's
+	// (the ACK path); sender i's RTT is RecvDelay + SendDelays[i]. Empty: RTT/2 each.
+	RecvDelay  time.Duration
+	SendDelays []time.Duration
 }
 
 // The af_packet rx rings are a buffer the router does not see: make them large
@@ -48,18 +52,27 @@ func (r RouterSpec) YAML() string {
 	if r.Queue.FQ {
 		fq = fmt.Sprintf(", fq: {enabled: true, flows: 1024, limit: %dp}", r.Queue.Limit)
 	}
-	return fmt.Sprintf(`# dpdkq lab router: snd <-> rcv, the bottleneck is rcv's egress.
+	rd, sds := half, []time.Duration{half}
+	if len(r.SendDelays) > 0 {
+		rd, sds = r.RecvDelay, r.SendDelays
+	}
+	extra := ""
+	for i, h := range Senders(len(sds))[1:] {
+		extra += fmt.Sprintf("  - {name: %s, device: \"net_af_packet%d,iface=%s,%s\", ipv4: %s/24, delay: %s}\n",
+			h.Port, i+2, h.Link, afPacketArgs, h.GW, sds[i+1])
+	}
+	return fmt.Sprintf(`# dpdkq lab router: senders <-> rcv, the bottleneck is rcv's egress.
 log: {level: info}
 eal: {lcores: "0-1", memory_mb: 512, no_huge: true, no_pci: true, file_prefix: %[1]s}
 mempool: {mbufs: 32767, cache: 256}
 ports:
   - {name: snd, device: "net_af_packet0,iface=%[2]s,%[3]s", ipv4: 10.70.0.1/24, delay: %[4]s}
-  - {name: rcv, device: "net_af_packet1,iface=%[5]s,%[3]s", ipv4: 10.70.1.1/24, rate: %[6]sbps, delay: %[4]s}
-queueing:
+  - {name: rcv, device: "net_af_packet1,iface=%[5]s,%[3]s", ipv4: 10.70.1.1/24, rate: %[6]sbps, delay: %[11]s}
+%[12]squeueing:
   classes: 1
   queue: {limit: %[7]dp, overflow: tail, aqm: %[8]s%[9]s}
 api: {listen: "%[10]s"}
-`, Prefix, LinkSend, afPacketArgs, half, LinkRecv, strconv.FormatFloat(r.RateBps, 'f', -1, 64), r.Queue.Limit, aqm, fq, r.APIAddr)
+`, Prefix, LinkSend, afPacketArgs, sds[0], LinkRecv, strconv.FormatFloat(r.RateBps, 'f', -1, 64), r.Queue.Limit, aqm, fq, r.APIAddr, rd, extra)
 }
 
 // Router is a running dpdkq.
@@ -123,15 +136,17 @@ func (e *Env) StartRouter(file string, spec RouterSpec, maxRun time.Duration) (*
 		time.Sleep(200 * time.Millisecond)
 	}
 	// The first packets to each host wait in the router while it resolves the MACs.
-	for i := 0; ; i++ {
-		if _, err := run(e.Ctx, inNS(NsSend, "ping", "-c", "1", "-W", "1", AddrRecv)...); err == nil {
-			break
-		} else if i == 20 || e.Ctx.Err() != nil {
-			r.Stop()
-			if e.Ctx.Err() != nil {
-				return nil, e.Ctx.Err()
+	for _, h := range Senders(max(len(spec.SendDelays), 1)) {
+		for i := 0; ; i++ {
+			if _, err := run(e.Ctx, inNS(h.NS, "ping", "-c", "1", "-W", "1", AddrRecv)...); err == nil {
+				break
+			} else if i == 20 || e.Ctx.Err() != nil {
+				r.Stop()
+				if e.Ctx.Err() != nil {
+					return nil, e.Ctx.Err()
+				}
+				return nil, fmt.Errorf("the receiver is not reachable from %s through dpdkq: %v", h.NS, err)
 			}
-			return nil, fmt.Errorf("the receiver is not reachable through dpdkq: %v", err)
 		}
 	}
 	return r, nil

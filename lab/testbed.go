@@ -84,8 +84,26 @@ func RemoveStale(log io.Writer) {
 
 // HostOpts are the host settings of the testbed.
 type HostOpts struct {
-	CC  string // congestion control of the sender: reno, cubic, bbr
-	ECN bool   // negotiate ECN (net.ipv4.tcp_ecn=1)
+	CC      string // congestion control of the sender: reno, cubic, bbr
+	ECN     bool   // negotiate ECN (net.ipv4.tcp_ecn=1)
+	Senders int    // sender hosts (0 or 1: one); more for rtt-fair
+}
+
+// Sender is one sender host: its namespace, links, address and router port.
+type Sender struct {
+	NS, Link, HostIf, Addr, GW, Port string
+}
+
+// Senders returns the testbed's sender hosts: the first is NsSend on port "snd"; the
+// i-th more (i >= 1) is dqlab-sndI on dqlab(I+1), subnet 10.70.(I+1).0/24, port "sndI".
+func Senders(n int) []Sender {
+	out := []Sender{{NS: NsSend, Link: LinkSend, HostIf: hostSend, Addr: AddrSend, GW: "10.70.0.1", Port: "snd"}}
+	for i := 1; i < n; i++ {
+		out = append(out, Sender{NS: fmt.Sprintf("%s-snd%d", Prefix, i), Link: fmt.Sprintf("%s%d", Prefix, i+1),
+			HostIf: fmt.Sprintf("%sh%d", Prefix, i+1), Addr: fmt.Sprintf("10.70.%d.2", i+1), GW: fmt.Sprintf("10.70.%d.1", i+1),
+			Port: fmt.Sprintf("snd%d", i)})
+	}
+	return out
 }
 
 // Testbed builds the two hosts and their links and registers their removal.
@@ -98,13 +116,14 @@ func (e *Env) Testbed(o HostOpts) error {
 			return fmt.Errorf("lab: needs %s (ci/setup.sh installs it)", tool)
 		}
 	}
+	snd := Senders(o.Senders)
 	e.OnCleanup(func() {
 		ctx := context.Background()
-		for _, ns := range []string{NsSend, NsRecv} {
-			run(ctx, "ip", "netns", "del", ns)
-		}
-		for _, l := range []string{LinkSend, LinkRecv} {
-			run(ctx, "ip", "link", "del", l)
+		run(ctx, "ip", "netns", "del", NsRecv)
+		run(ctx, "ip", "link", "del", LinkRecv)
+		for _, h := range snd {
+			run(ctx, "ip", "netns", "del", h.NS)
+			run(ctx, "ip", "link", "del", h.Link)
 		}
 	})
 	ecn := "0"
@@ -121,10 +140,12 @@ func (e *Env) Testbed(o HostOpts) error {
 		{"net.ipv4.tcp_no_metrics_save", "1"},
 	}
 	ctx := e.Ctx
-	for _, h := range []struct{ ns, root, host, addr, gw string }{
-		{NsSend, LinkSend, hostSend, AddrSend + "/24", "10.70.0.1"},
-		{NsRecv, LinkRecv, hostRecv, AddrRecv + "/24", "10.70.1.1"},
-	} {
+	type hostSpec struct{ ns, root, host, addr, gw string }
+	hosts := []hostSpec{{NsRecv, LinkRecv, hostRecv, AddrRecv + "/24", "10.70.1.1"}}
+	for _, h := range snd {
+		hosts = append(hosts, hostSpec{h.NS, h.Link, h.HostIf, h.Addr + "/24", h.GW})
+	}
+	for _, h := range hosts {
 		steps := [][]string{
 			{"ip", "netns", "add", h.ns},
 			{"ip", "link", "add", h.root, "type", "veth", "peer", "name", h.host},

@@ -32,6 +32,11 @@ type BulkResult struct {
 // omit seconds left out of iperf3's totals, with congestion control cc. Processes
 // start 100 ms apart.
 func (e *Env) StartBulk(flows int, dur, omit time.Duration, cc string, basePort int) (*Bulk, error) {
+	return e.StartBulkFrom(NsSend, flows, dur, omit, cc, basePort)
+}
+
+// StartBulkFrom is StartBulk from the sender in namespace ns.
+func (e *Env) StartBulkFrom(ns string, flows int, dur, omit time.Duration, cc string, basePort int) (*Bulk, error) {
 	b := &Bulk{Flows: flows}
 	secs := int(dur.Seconds())
 	if dur <= 0 {
@@ -49,7 +54,7 @@ func (e *Env) StartBulk(flows int, dur, omit time.Duration, cc string, basePort 
 		if err := e.waitListen(port); err != nil {
 			return nil, err
 		}
-		c, err := e.Start(nil, inNS(NsSend, "iperf3", "-c", AddrRecv, "-p", port, "-P", strconv.Itoa(k),
+		c, err := e.Start(nil, inNS(ns, "iperf3", "-c", AddrRecv, "-p", port, "-P", strconv.Itoa(k),
 			"-t", strconv.Itoa(secs), "-O", strconv.Itoa(int(omit.Seconds())), "-C", cc, "-i", "0", "-J")...)
 		if err != nil {
 			return nil, err

@@ -170,4 +170,3 @@ func newLabPlotCmd() *cobra.Command {
 	c.Flags().StringVar(&out, "out", "", "directory for the plots (default runs/plot-TIMESTAMP)")
 	return c
 }
-
