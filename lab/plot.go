@@ -126,10 +126,23 @@ func subtitle(r *Results, keys ...string) string {
 	return s
 }
 
+// filledShape is a filled glyph per overlaid run.
+func filledShape(i int) draw.GlyphDrawer {
+	return []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}}[i%6]
+}
+
+// aqmPalette has one distinct colour per discipline (more than plotutil's seven).
+var aqmPalette = []color.Color{
+	color.RGBA{R: 214, G: 39, B: 40, A: 255}, color.RGBA{R: 255, G: 127, B: 14, A: 255}, color.RGBA{R: 140, G: 86, B: 75, A: 255},
+	color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 148, G: 103, B: 189, A: 255},
+	color.RGBA{R: 23, G: 190, B: 207, A: 255}, color.RGBA{R: 188, G: 189, B: 34, A: 255}, color.RGBA{R: 127, G: 127, B: 127, A: 255},
+	color.RGBA{R: 227, G: 119, B: 194, A: 255},
+}
+
 func aqmColor(names []string, name string) color.Color {
 	base, _, _ := strings.Cut(name, "#")
 	i := slices.Index(names, base)
-	return plotutil.Color(max(i, 0))
+	return aqmPalette[max(i, 0)%len(aqmPalette)]
 }
 
 func plotAQM(dir string, runs []*Results) ([]string, error) {
@@ -150,12 +163,14 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 
 	// Delay vs goodput: one point per discipline and repetition at the probe's p50,
 	// a line to its p99.
-	p := newPlot("AQM: RTT under load vs goodput", sub, "RTT under load minus idle RTT (ms): p50 ●, line to p99", "goodput (Mb/s)")
+	const floor = 0.5 // ms: the log axis starts here; smaller (or negative) delays are drawn at it
+	p := newPlot("AQM: RTT under load vs goodput", sub, "RTT under load − idle (ms, log, floor 0.5): p50 ●, line to p99", "goodput (Mb/s)")
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	leg := plot.NewLegend()
 	for ri := range runs {
 		seen := map[string]bool{}
 		for _, pt := range pts[ri] {
-			x, x99, y := float64(pt.InducedP50ms), float64(pt.InducedP99ms), float64(pt.GoodputBps)/1e6
+			x, x99, y := math.Max(float64(pt.InducedP50ms), floor), math.Max(float64(pt.InducedP99ms), floor), float64(pt.GoodputBps)/1e6
 			if math.IsNaN(x) || math.IsNaN(y) {
 				continue
 			}
@@ -167,7 +182,7 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 				p.Add(l)
 			}
 			s, _ := plotter.NewScatter(plotter.XYs{{X: x, Y: y}})
-			s.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(5), Shape: plotutil.Shape(ri)}
+			s.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(5), Shape: filledShape(ri)}
 			p.Add(s)
 			if !seen[pt.AQM] {
 				seen[pt.AQM] = true
@@ -177,9 +192,9 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 	}
 	// Room around the points: goodput from 0, delay from 0 (or below, for a probe
 	// faster than the idle RTT) to past the largest p99.
-	p.Y.Min, p.X.Min = 0, math.Min(p.X.Min, 0)
+	p.Y.Min = 0
 	p.Y.Max *= 1.08
-	p.X.Max += 0.05 * (p.X.Max - p.X.Min)
+	p.X.Min, p.X.Max = math.Min(p.X.Min, floor), p.X.Max*1.3
 	f, err := save(dir, "aqm-delay-goodput", p, leg)
 	if err != nil {
 		return files, err

@@ -54,6 +54,9 @@ type Check struct {
 	Value     Num    `json:"value"`     // the measured figure as a number (null if none)
 	Verdict   string `json:"verdict"`
 	Rule      string `json:"rule,omitempty"` // how the verdict was decided
+	// Unjudged is what the verdict would have been, kept for diagnosis when fidelity
+	// failed (Verdict is then NotJudged).
+	Unjudged string `json:"verdict_if_fidelity_held,omitempty"`
 }
 
 // Sample is one record of the run's single clock: every router figure of the

@@ -328,7 +328,7 @@ func Run(ctx context.Context, s *Scenario, o Options) (*Results, error) {
 	res.FidelityOK = fidelityOK(res.Fidelity)
 	if !res.FidelityOK {
 		for i := range res.Checks {
-			res.Checks[i].Verdict = NotJudged
+			res.Checks[i].Unjudged, res.Checks[i].Verdict = res.Checks[i].Verdict, NotJudged
 		}
 	}
 	if s.Plot != nil && len(res.Samples) > 0 {
