@@ -107,3 +107,22 @@ func TestRTTFairQuickShape(t *testing.T) {
 	require.Greater(t, ratio["taildrop-1bdp"], ratio["fq-codel"], "a FIFO favours the short RTT more than FQ-CoDel does")
 	require.NoFileExists(t, "/run/netns/"+Prefix+"-snd1", "the extra sender is removed")
 }
+
+func TestBufferbloatQuickShape(t *testing.T) {
+	bin := needTestbed(t)
+	for _, tool := range []string{"curl", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
+		}
+	}
+	res := runQuick(t, bin, "bufferbloat")
+	pts := *res.Data.(*[]BloatPoint)
+	require.Len(t, pts, 2)
+	small, large := pts[0], pts[1]
+	require.Equal(t, 20, small.Queue)
+	require.NotEmpty(t, small.FetchSeconds)
+	require.NotEmpty(t, large.FetchSeconds)
+	t.Logf("RTT+ p50: 20p %.0f ms, 100p %.0f ms; fetch p50: %.2f s, %.2f s", float64(small.InducedP50ms), float64(large.InducedP50ms),
+		float64(small.FetchP50s), float64(large.FetchP50s))
+	require.Greater(t, float64(large.InducedP50ms), float64(small.InducedP50ms), "a larger standing queue delays the pings more")
+}

@@ -206,6 +206,9 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 	leg = plot.NewLegend()
 	for ri, r := range runs {
 		idle := fidelityRTT(r)
+		if math.IsNaN(idle) {
+			idle = 0
+		}
 		by := map[string][]float64{}
 		for _, pb := range r.Probes {
 			if pb.Phase == "measure" {
@@ -455,4 +458,67 @@ func plotRTTFair(dir string, runs []*Results) ([]string, error) {
 	p.NominalX(names...)
 	p.Y.Min = 0
 	return save(dir, "rtt-fair-goodput", p, leg)
+}
+
+func plotBufferbloat(dir string, runs []*Results) ([]string, error) {
+	sub := subtitle(runs[0], "rate", "rtt", "fetch-size", "fetch-every", "cc")
+	p := newPlot("Bufferbloat: RTT under load over time", sub, "time since the point started (s)", "ping RTT − idle RTT (ms)")
+	leg := plot.NewLegend()
+	f := newPlot("Bufferbloat: web fetch time", sub, "fetch time (s)", "fraction of fetches")
+	legF := plot.NewLegend()
+	k := 0
+	for ri, r := range runs {
+		idle := fidelityRTT(r)
+		if math.IsNaN(idle) {
+			idle = 0 // no idle RTT measured: the plot shows the RTT itself
+		}
+		var pts []BloatPoint
+		if err := decodeData(r, &pts); err != nil {
+			return nil, err
+		}
+		by := map[string]plotter.XYs{}
+		var order []string
+		t0 := map[string]float64{}
+		for _, pb := range r.Probes {
+			if pb.Phase != "measure" && pb.Phase != "warmup" {
+				continue
+			}
+			if _, ok := by[pb.Point]; !ok {
+				order = append(order, pb.Point)
+				t0[pb.Point] = pb.T
+			}
+			by[pb.Point] = append(by[pb.Point], plotter.XY{X: pb.T - t0[pb.Point], Y: pb.RTTms - idle})
+		}
+		for _, name := range order {
+			l, err := plotter.NewLine(by[name])
+			if err != nil {
+				continue
+			}
+			l.Color, l.Width = aqmPalette[k%len(aqmPalette)], vg.Points(1.2)
+			p.Add(l)
+			leg.Add("queue "+name+runLabel(r, ri, len(runs)), l)
+			k++
+		}
+		for i, pt := range pts {
+			v := slices.Clone(pt.FetchSeconds)
+			if len(v) == 0 {
+				continue
+			}
+			slices.Sort(v)
+			xys := make(plotter.XYs, len(v))
+			for j, x := range v {
+				xys[j] = plotter.XY{X: x, Y: float64(j+1) / float64(len(v))}
+			}
+			l, _ := plotter.NewLine(xys)
+			l.Color, l.Width = aqmPalette[(i+ri*len(pts))%len(aqmPalette)], vg.Points(1.8)
+			f.Add(l)
+			legF.Add(fmt.Sprintf("queue %dp#%d%s", pt.Queue, pt.Rep, runLabel(r, ri, len(runs))), l)
+		}
+	}
+	files, err := save(dir, "bufferbloat-rtt", p, leg)
+	if err != nil {
+		return files, err
+	}
+	more, err := save(dir, "bufferbloat-fetch", f, legF)
+	return append(files, more...), err
 }

@@ -261,19 +261,19 @@ func TestRateBetween(t *testing.T) {
 
 func TestRTTFairChecksAndPlot(t *testing.T) {
 	pts := []RTTFairPoint{
-		{AQM: "taildrop-1bdp", RTTms: []float64{20, 80}, GoodputBps: []float64{7e6, 2e6}, Ratio: 3.5, LimitPackets: 67},
+		{AQM: "taildrop-1bdp", RTTms: []float64{20, 80}, GoodputBps: []float64{7e6, 2e6}, Ratio: 3.5, LimitPackets: 67, EffRTTRatio: 2.5},
 		{AQM: "fq-codel", RTTms: []float64{20, 80}, GoodputBps: []float64{4.6e6, 4.4e6}, Ratio: Num(4.6 / 4.4)},
 	}
 	for _, c := range RTTFairChecks(pts, []float64{20, 80}) {
 		require.Equal(t, Reproduced, c.Verdict, c.Name)
 	}
 	pts[1].Ratio = 2
-	pts[0].Ratio = 1.2 // below 0.5 × 4
+	pts[0].Ratio = 1.2 // below 0.5 × 2.5
 	for _, c := range RTTFairChecks(pts, []float64{20, 80}) {
 		require.Equal(t, NotReproduced, c.Verdict, c.Name)
 	}
 	tb := rttFairTables(pts, []float64{20, 80})[0]
-	require.Equal(t, []string{"taildrop-1bdp", "67", "7.00", "2.00", "1.20", "4.00"}, tb.Rows[0][:6])
+	require.Equal(t, []string{"taildrop-1bdp", "67", "7.00", "2.00", "1.20", "4.00", "2.50"}, tb.Rows[0][:7])
 	files, err := plotRTTFair(t.TempDir(), []*Results{{Params: map[string]string{"rtts": "20ms,80ms"}, Data: pts, FidelityOK: true}})
 	require.NoError(t, err)
 	require.Len(t, files, 2)
@@ -296,4 +296,26 @@ func TestSendersAndRouterYAML(t *testing.T) {
 	require.Contains(t, y, "name: snd1, device: \"net_af_packet2,iface=dqlab2,")
 	require.Contains(t, y, "ipv4: 10.70.2.1/24, delay: 70ms}")
 	require.Contains(t, y, "rate: 10000000bps, delay: 10ms}")
+}
+
+func TestBloatChecksAndPlot(t *testing.T) {
+	pts := []BloatPoint{
+		{Queue: 20, Rep: 1, FetchSeconds: []float64{0.8, 0.9, 1.0}, FetchP50s: 0.9, InducedP50ms: 150, FullQueueMs: 164},
+		{Queue: 100, Rep: 1, FetchSeconds: []float64{2, 3, 4}, FetchP50s: 3, InducedP50ms: 700, FullQueueMs: 820},
+	}
+	for _, c := range BloatChecks(pts) {
+		require.Equal(t, Reproduced, c.Verdict, c.Name)
+	}
+	pts[1].FetchP50s, pts[1].InducedP50ms = 0.5, 100 // no bloat: everything fails but the small queue's delay
+	v := map[string]string{}
+	for _, c := range BloatChecks(pts) {
+		v[c.Name] = c.Verdict
+	}
+	require.Equal(t, map[string]string{"fetch time 100p > 20p": NotReproduced, "RTT 100p > 20p": NotReproduced,
+		"20p standing queue": Reproduced, "100p standing queue": NotReproduced}, v)
+	res := &Results{Params: map[string]string{"rate": "1.5Mbps"}, Data: pts, FidelityOK: true,
+		Probes: []Probe{{Point: "20p#1", Phase: "measure", T: 1, RTTms: 170}, {Point: "20p#1", Phase: "measure", T: 1.1, RTTms: 180}}}
+	files, err := plotBufferbloat(t.TempDir(), []*Results{res})
+	require.NoError(t, err)
+	require.Len(t, files, 4)
 }
