@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what dpdkq needs on Debian 12 (as root): DPDK 22.11 and its headers, the
-# tools the tests and the lab use (iperf3, iproute2, ethtool, ping, curl, python3), and
-# the Go modules. Idempotent.
+# tools the tests and the lab use (iperf3, iproute2, ethtool, ping, curl), and the Go
+# modules. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh

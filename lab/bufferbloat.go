@@ -3,9 +3,9 @@ package lab
 import (
 	"fmt"
 	"math"
-	"os"
+	"net"
+	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ type BloatPoint struct {
 	Rep          int       `json:"rep"`
 	FetchSeconds []float64 `json:"fetch_seconds"` // every completed fetch
 	FetchFailed  int       `json:"fetch_failed"`
+	FetchErrors  []string  `json:"fetch_errors,omitempty"` // the first few failures, as curl reported them
 	FetchP50s    Num       `json:"fetch_p50_s"`
 	FetchP99s    Num       `json:"fetch_p99_s"`
 	InducedP50ms Num       `json:"induced_rtt_p50_ms"`
@@ -49,7 +50,7 @@ func bufferbloatScenario() *Scenario {
 		},
 		Method: []string{
 			"Sender and receiver in network namespaces through dpdkq; the bottleneck is rcv's egress shaped to --rate with a tail-drop queue of --queues packets; --rtt/2 delay each way.",
-			"Per point: a fresh router, one long iperf3 flow sender → receiver, a ping every 100 ms, and after --warmup an HTTP fetch (curl from the receiver, python3 http.server on the sender) of --fetch-size bytes every --fetch-every, for --duration.",
+			"Per point: a fresh router, one long iperf3 flow sender → receiver, a ping every 100 ms, and after --warmup an HTTP fetch (curl from the receiver; the server is `dpdkq lab http-serve` on the sender) of --fetch-size bytes every --fetch-every, for --duration.",
 			"Fetch time is curl's time_total; RTT+ is each ping's RTT minus the fidelity check's idle RTT; p50/p99 exact over the fetches and replies.",
 		},
 		References: []string{
@@ -76,7 +77,7 @@ func runBufferbloat(e *Env) error {
 	if err := e.ParamErr(); err != nil {
 		return err
 	}
-	for _, tool := range []string{"curl", "python3"} {
+	for _, tool := range []string{"curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("lab bufferbloat: needs %s (ci/setup.sh installs it)", tool)
 		}
@@ -89,16 +90,8 @@ func runBufferbloat(e *Env) error {
 	if err != nil {
 		return err
 	}
-	// The web server's content: one file of --fetch-size bytes.
-	www := filepath.Join(e.Dir, "www")
-	if err := os.MkdirAll(www, 0o755); err != nil {
-		return err
-	}
-	defer os.RemoveAll(www)
-	if err := os.WriteFile(filepath.Join(www, "page"), make([]byte, size), 0o644); err != nil {
-		return err
-	}
-	if _, err := e.Start(nil, inNS(NsSend, "python3", "-m", "http.server", "8080", "--bind", AddrSend, "--directory", www)...); err != nil {
+	// The web server: this dpdkq binary, in the sender's namespace.
+	if _, err := e.Start(nil, inNS(NsSend, e.Bin, "lab", "http-serve", AddrSend+":8080", strconv.Itoa(size))...); err != nil {
 		return err
 	}
 	var points []BloatPoint
@@ -174,10 +167,10 @@ func (e *Env) bloatPoint(q, rep int, rate float64, rtt, dur, warm, every time.Du
 	c0, w0, tw := cpuTimes(), workerTicks(r.Proc.Cmd.Process.Pid), e.Now()
 	var mu sync.Mutex
 	end := time.Now().Add(dur)
-	url := fmt.Sprintf("http://%s:8080/page", AddrSend)
+	url := fmt.Sprintf("http://%s:8080/", AddrSend)
 	for time.Now().Before(end) && e.Ctx.Err() == nil {
 		next := time.Now().Add(every)
-		out, err := run(e.Ctx, inNS(NsRecv, "curl", "-s", "-o", "/dev/null", "--max-time", "30", "-w", "%{time_total} %{size_download}", url)...)
+		out, err := run(e.Ctx, inNS(NsRecv, "curl", "-sS", "-o", "/dev/null", "--max-time", "30", "-w", "%{time_total} %{size_download}", url)...)
 		f := strings.Fields(out)
 		mu.Lock()
 		if err == nil && len(f) == 2 {
@@ -185,6 +178,9 @@ func (e *Env) bloatPoint(q, rep int, rate float64, rtt, dur, warm, every time.Du
 			p.FetchSeconds = append(p.FetchSeconds, s)
 		} else if e.Ctx.Err() == nil {
 			p.FetchFailed++
+			if len(p.FetchErrors) < 5 {
+				p.FetchErrors = append(p.FetchErrors, fmt.Sprintf("%v: %s", err, strings.TrimSpace(out)))
+			}
 		}
 		mu.Unlock()
 		if d := time.Until(next); d > 0 {
@@ -295,4 +291,18 @@ func BloatChecks(points []BloatPoint) []Check {
 			"median RTT+ p50 in 0.5×..1.1× of the drain time", fmt.Sprintf("%.0f ms (%.2f×)", r, r/full), r/full, r >= 0.5*full && r <= 1.1*full))
 	}
 	return cs
+}
+
+// ServeHTTP answers every GET at addr with size zero bytes, until the process ends.
+func ServeHTTP(addr string, size int) error {
+	body := make([]byte, size)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		_, _ = w.Write(body)
+	}))
 }

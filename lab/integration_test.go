@@ -110,7 +110,7 @@ func TestRTTFairQuickShape(t *testing.T) {
 
 func TestBufferbloatQuickShape(t *testing.T) {
 	bin := needTestbed(t)
-	for _, tool := range []string{"curl", "python3"} {
+	for _, tool := range []string{"curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("needs %s", tool)
 		}

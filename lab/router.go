@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ type RouterSpec struct {
 	// (the ACK path); sender i's RTT is RecvDelay + SendDelays[i]. Empty: RTT/2 each.
 	RecvDelay  time.Duration
 	SendDelays []time.Duration
+	// Neighbors are static ARP entries (the testbed's hosts); StartRouter fills them.
+	Neighbors []neighbor
 }
 
 // The af_packet rx rings are a buffer the router does not see: make them large
@@ -60,6 +63,15 @@ func (r RouterSpec) YAML() string {
 	for i, h := range Senders(len(sds))[1:] {
 		extra += fmt.Sprintf("  - {name: %s, device: \"net_af_packet%d,iface=%s,%s\", ipv4: %s/24, delay: %s}\n",
 			h.Port, i+2, h.Link, afPacketArgs, h.GW, sds[i+1])
+	}
+	neigh := ""
+	for _, n := range r.Neighbors {
+		if n.Port == "rcv" || slices.ContainsFunc(Senders(len(sds)), func(s Sender) bool { return s.Port == n.Port }) {
+			neigh += fmt.Sprintf("  - {ip: %s, mac: \"%s\", port: %s}\n", n.IP, n.MAC, n.Port)
+		}
+	}
+	if neigh != "" {
+		extra += "neighbors:\n" + neigh
 	}
 	return fmt.Sprintf(`# dpdkq lab router: senders <-> rcv, the bottleneck is rcv's egress.
 log: {level: info}
@@ -100,6 +112,7 @@ func (e *Env) StartRouter(file string, spec RouterSpec, maxRun time.Duration) (*
 		return nil, err
 	}
 	spec.APIAddr = addr
+	spec.Neighbors = e.neighbors
 	path, err := e.WriteConfig(file, spec.YAML())
 	if err != nil {
 		return nil, err

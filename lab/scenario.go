@@ -103,7 +103,12 @@ type Env struct {
 
 	mu       sync.Mutex
 	cleanups []func()
+
+	// neighbors are the hosts' addresses and MACs, for the router's static ARP table.
+	neighbors []neighbor
 }
+
+type neighbor struct{ IP, MAC, Port string }
 
 // Now is the run's single clock: seconds since the run started (monotonic).
 func (e *Env) Now() float64 { return time.Since(e.start).Seconds() }

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -140,11 +141,12 @@ func (e *Env) Testbed(o HostOpts) error {
 		{"net.ipv4.tcp_no_metrics_save", "1"},
 	}
 	ctx := e.Ctx
-	type hostSpec struct{ ns, root, host, addr, gw string }
-	hosts := []hostSpec{{NsRecv, LinkRecv, hostRecv, AddrRecv + "/24", "10.70.1.1"}}
+	type hostSpec struct{ ns, root, host, addr, gw, port string }
+	hosts := []hostSpec{{NsRecv, LinkRecv, hostRecv, AddrRecv + "/24", "10.70.1.1", "rcv"}}
 	for _, h := range snd {
-		hosts = append(hosts, hostSpec{h.NS, h.Link, h.HostIf, h.Addr + "/24", h.GW})
+		hosts = append(hosts, hostSpec{h.NS, h.Link, h.HostIf, h.Addr + "/24", h.GW, h.Port})
 	}
+	e.neighbors = nil
 	for _, h := range hosts {
 		steps := [][]string{
 			{"ip", "netns", "add", h.ns},
@@ -167,6 +169,19 @@ func (e *Env) Testbed(o HostOpts) error {
 				return fmt.Errorf("lab testbed: %w", err)
 			}
 		}
+		// Static ARP both ways (the router's port has its veth end's MAC): no ARP
+		// exchange, whose frames would share the congested queue, can break a
+		// host's path to the router during the experiment.
+		rootMAC, err1 := linkMAC(ctx, "", h.root)
+		hostMAC, err2 := linkMAC(ctx, h.ns, h.host)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("lab testbed: %w", err)
+		}
+		if _, err := run(ctx, inNS(h.ns, "ip", "neigh", "replace", h.gw, "lladdr", rootMAC, "dev", h.host, "nud", "permanent")...); err != nil {
+			return fmt.Errorf("lab testbed: %w", err)
+		}
+		addr, _, _ := strings.Cut(h.addr, "/")
+		e.neighbors = append(e.neighbors, neighbor{IP: addr, MAC: hostMAC, Port: h.port})
 		// The namespace default, where allowed (a child namespace may only pick from
 		// net.ipv4.tcp_allowed_congestion_control); iperf3 -C sets it per socket anyway.
 		run(ctx, inNS(h.ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control="+o.CC)...)
@@ -191,6 +206,16 @@ func (e *Env) Testbed(o HostOpts) error {
 		}
 	}
 	return nil
+}
+
+// linkMAC is the MAC address of interface dev (in namespace ns, "" for the root).
+func linkMAC(ctx context.Context, ns, dev string) (string, error) {
+	args := []string{"cat", "/sys/class/net/" + dev + "/address"}
+	if ns != "" {
+		args = inNS(ns, args...)
+	}
+	out, err := run(ctx, args...)
+	return strings.TrimSpace(out), err
 }
 
 // Proc is a process the run started; it is stopped at clean-up at the latest.

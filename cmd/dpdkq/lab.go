@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -25,8 +26,26 @@ veth pairs to dpdkq's net_af_packet ports), runs iperf3 and ping through a dpdkq
 router it starts and drives over the control API, and writes a self-describing run
 directory: report.md, results.json, CSVs, the router configurations and plots.`,
 	}
-	c.AddCommand(newLabListCmd(), newLabRunCmd(), newLabPlotCmd())
+	c.AddCommand(newLabListCmd(), newLabRunCmd(), newLabPlotCmd(), newLabServeCmd())
 	return c
+}
+
+// newLabServeCmd is the bufferbloat scenario's web server, run by the lab inside the
+// sender's namespace: GET / answers SIZE zero bytes.
+func newLabServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "http-serve ADDR SIZE",
+		Short:  "Serve SIZE bytes over HTTP at ADDR (the lab's web server)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 0 {
+				return fmt.Errorf("SIZE %q: want a byte count", args[1])
+			}
+			return lab.ServeHTTP(args[0], n)
+		},
+	}
 }
 
 func newLabListCmd() *cobra.Command {
