@@ -319,3 +319,15 @@ func TestBloatChecksAndPlot(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, files, 4)
 }
+
+func TestSamplerSince(t *testing.T) {
+	s := &Sampler{}
+	for i := 0; i < 10; i++ {
+		s.samples = append(s.samples, Sample{T: float64(i)})
+	}
+	got := s.Since(4.5)
+	require.Len(t, got, 6, "4 (the reading before) .. 9")
+	require.Equal(t, 4.0, got[0].T)
+	require.Len(t, s.Since(100), 1)
+	require.Len(t, s.Since(-1), 10)
+}

@@ -262,6 +262,18 @@ func (s *Sampler) Samples() []Sample {
 	return append([]Sample(nil), s.samples...)
 }
 
+// Since returns a copy of the samples taken at or after t (and the one before, so a
+// window starting at t has its first reading).
+func (s *Sampler) Since(t float64) []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := len(s.samples)
+	for i > 0 && s.samples[i-1].T >= t {
+		i--
+	}
+	return append([]Sample(nil), s.samples[max(i-1, 0):]...)
+}
+
 // Stop ends sampling and returns every sample.
 func (s *Sampler) Stop() []Sample {
 	select {

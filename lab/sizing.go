@@ -207,7 +207,7 @@ func (e *Env) sizingRun(c sizingCfg, n, rep int) (SizingRun, float64, error) {
 			if err := e.Sleep(c.sample); err != nil {
 				return out, err
 			}
-			out = append(out, rateBetween(smp.Samples(), t0, e.Now(), c.rate))
+			out = append(out, rateBetween(smp.Since(t0), t0, e.Now(), c.rate))
 		}
 		return out, nil
 	}
