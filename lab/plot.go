@@ -359,6 +359,8 @@ func plotSizing(dir string, runs []*Results) ([]string, error) {
 		p.Add(s)
 		leg.Add(g.name, s)
 	}
+	p.Y.Max *= 1.6 // RTT·C is the top line: keep it off the frame
+	p.Y.Min = math.Min(p.Y.Min, 1)
 	if scale != 1 {
 		p.Title.Text += fmt.Sprintf(" — published points ×%.3g (BDP %d vs 453 p)", scale, bdp)
 	}
