@@ -107,7 +107,7 @@ func aqmScenario() *Scenario {
 			"One fresh router per point (discipline × repetition), configured by the YAML file stored beside the report; BDP = rate·RTT / 1500 B.",
 			"Each point: --idle seconds of probes alone, then --flows iperf3 flows for --warmup + --duration; only the --duration window is measured (iperf3 -O omits the warmup).",
 			"Goodput and per-flow goodput from iperf3 (receiver side); utilization from the router's tx counters; drops and marks from the router's counters over the window.",
-			"RTT under load: ping every --probe from sender to receiver through the bottleneck; induced = each reply's RTT minus the idle RTT of the fidelity check; p50/p99 exact over the replies.",
+			"RTT under load: ping every --probe from sender to receiver through the bottleneck; induced (RTT+) = each reply's RTT minus the median idle RTT of the same point's --idle phase; p50/p99 exact over the replies.",
 			"Queue sojourn: the head-of-queue packet's age (head_sojourn) sampled every --sample; p50/p99 exact over the samples (time-weighted, not per packet: the API has no per-packet sojourn export).",
 			"Repetitions: every figure is reported as the median and IQR over --repeat runs.",
 		},
@@ -161,6 +161,7 @@ func runAQM(e *Env) error {
 	e.Res.Data = &points
 	worstCPU, worstAt := math.Inf(1), ""
 	worstPoll, worstPollAt := math.Inf(1), ""
+	worstIdle, worstIdleAt := 0.0, ""
 	n := len(variants) * reps
 	i := 0
 	for rep := 1; rep <= reps; rep++ {
@@ -176,6 +177,9 @@ func runAQM(e *Env) error {
 				if c := float64(p.PollShare); c < worstPoll {
 					worstPoll, worstPollAt = c, fmt.Sprintf("%s rep %d", v.Name, rep)
 				}
+				if d := math.Abs(float64(p.IdleRTTms) - float64(rtt)/1e6); !(d <= worstIdle) {
+					worstIdle, worstIdleAt = d, fmt.Sprintf("%s rep %d: %.2f ms", v.Name, rep, float64(p.IdleRTTms))
+				}
 			}
 			if err != nil {
 				e.Res.Tables = aqmTables(points, rate, flows)
@@ -188,6 +192,12 @@ func runAQM(e *Env) error {
 	}
 	if !math.IsInf(worstPoll, 1) {
 		e.pollCheck("router poll loop on CPU (measurements)", worstPoll, worstPollAt)
+	}
+	if len(points) > 0 {
+		want := float64(rtt) / 1e6
+		e.AddFidelity(Check{Name: "idle RTT before each point", Reference: fmt.Sprintf("%.1f ms ± 10%%, every point", want),
+			Measured: fmt.Sprintf("worst %s", worstIdleAt), Value: Num(worstIdle), Verdict: verdict(worstIdle <= 0.1*want),
+			Rule: "median of the probe replies in each point's idle phase (the base of its RTT+)"})
 	}
 	e.Res.Tables = aqmTables(points, rate, flows)
 	aqmChecks(e, points, idleRTT)
@@ -256,17 +266,24 @@ func (e *Env) aqmPoint(v aqmVariant, rep, bdp int, rate float64, rtt time.Durati
 	p.Jain = Num(Jain(res.PerFlowBps))
 	p.CPUIdle = Num(otherIdle(c0, c1))
 	p.Utilization = Num(rateBetween(ss, tm, t1, rate))
-	p.IdleRTTms = Num(math.NaN())
+	// RTT+ is measured against this point's own idle RTT (same router, seconds before
+	// the flows); without idle replies, against the fidelity check's.
 	var idle, ind []float64
 	for _, pb := range probes {
-		switch pb.Phase {
-		case "idle":
+		if pb.Phase == "idle" {
 			idle = append(idle, pb.RTTms)
-		case "measure":
-			ind = append(ind, pb.RTTms-idleRTT)
 		}
 	}
 	p.IdleRTTms = Num(Median(idle))
+	base := float64(p.IdleRTTms)
+	if math.IsNaN(base) {
+		base = idleRTT
+	}
+	for _, pb := range probes {
+		if pb.Phase == "measure" {
+			ind = append(ind, pb.RTTms-base)
+		}
+	}
 	p.InducedP50ms, p.InducedP99ms = Num(Quantile(ind, 0.5)), Num(Quantile(ind, 0.99))
 	p.ProbeReplies = len(ind)
 	if want := (t1 - tm) / probeT.Seconds(); want > 0 {
@@ -328,9 +345,9 @@ func col(ps []AQMPoint, f func(AQMPoint) float64) []float64 {
 func aqmTables(points []AQMPoint, rate float64, flows int) []Table {
 	order, by := aqmByName(points)
 	t := Table{Title: fmt.Sprintf("AQM comparison (%d flows, %.4g Mb/s bottleneck)", flows, rate/1e6),
-		Columns: []string{"discipline", "limit (p)", "goodput Mb/s", "util %", "RTT+ p50 ms", "RTT+ p99 ms", "sojourn p50 ms", "sojourn p99 ms",
+		Columns: []string{"discipline", "limit (p)", "goodput Mb/s", "util %", "idle RTT ms", "RTT+ p50 ms", "RTT+ p99 ms", "sojourn p50 ms", "sojourn p99 ms",
 			"drops", "marks", "loss %", "Jain", "probe loss %", "reps"},
-		Notes: []string{"RTT+ is the probe's RTT under load minus the idle RTT (exact percentiles over every reply); sojourn is the sampled head-of-queue age; " +
+		Notes: []string{"RTT+ is the probe's RTT under load minus the point's idle RTT (exact percentiles over every reply); sojourn is the sampled head-of-queue age; " +
 			"each cell is the median over repetitions, with the IQR when there are several."}}
 	for _, name := range order {
 		ps := by[name]
@@ -351,6 +368,7 @@ func aqmTables(points []AQMPoint, rate float64, flows int) []Table {
 		t.Rows = append(t.Rows, []string{name, fmt.Sprint(ps[0].LimitPackets),
 			fmtSum(col(ps, func(p AQMPoint) float64 { return float64(p.GoodputBps) / 1e6 }), "%.2f"),
 			fmtSum(col(ps, func(p AQMPoint) float64 { return 100 * float64(p.Utilization) }), "%.1f"),
+			fmtSum(col(ps, func(p AQMPoint) float64 { return float64(p.IdleRTTms) }), "%.1f"),
 			fmtSum(col(ps, func(p AQMPoint) float64 { return float64(p.InducedP50ms) }), "%.1f"),
 			fmtSum(col(ps, func(p AQMPoint) float64 { return float64(p.InducedP99ms) }), "%.1f"),
 			fmtSum(col(ps, func(p AQMPoint) float64 { return float64(p.SojournP50ms) }), "%.1f"),

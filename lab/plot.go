@@ -202,18 +202,28 @@ func plotAQM(dir string, runs []*Results) ([]string, error) {
 	files = append(files, f...)
 
 	// CDF of the induced RTT.
-	p = newPlot("AQM: CDF of RTT under load", sub, "RTT under load minus idle RTT (ms)", "fraction of probes")
+	p = newPlot("AQM: CDF of RTT under load", sub, "RTT under load minus the point's idle RTT (ms)", "fraction of probes")
 	leg = plot.NewLegend()
 	for ri, r := range runs {
 		idle := fidelityRTT(r)
 		if math.IsNaN(idle) {
 			idle = 0
 		}
+		pointIdle := map[string]float64{}
+		for _, pt := range pts[ri] {
+			if v := float64(pt.IdleRTTms); !math.IsNaN(v) {
+				pointIdle[fmt.Sprintf("%s#%d", pt.AQM, pt.Rep)] = v
+			}
+		}
 		by := map[string][]float64{}
 		for _, pb := range r.Probes {
 			if pb.Phase == "measure" {
 				base, _, _ := strings.Cut(pb.Point, "#")
-				by[base] = append(by[base], pb.RTTms-idle)
+				b, ok := pointIdle[pb.Point]
+				if !ok {
+					b = idle
+				}
+				by[base] = append(by[base], pb.RTTms-b)
 			}
 		}
 		for _, name := range names {
