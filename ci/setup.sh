@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what dpdkq needs on Debian 12 (as root): DPDK 22.11 and its headers, the
-# tools the tests use (iperf3, iproute2, ethtool), and the Go modules. Idempotent.
+# tools the tests and the lab use (iperf3, iproute2, ethtool, ping, curl), and the Go
+# modules. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh
 
-pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config gcc iproute2 ethtool iperf3 iputils-ping procps python3)
+pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config gcc iproute2 ethtool iperf3 iputils-ping procps python3 curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

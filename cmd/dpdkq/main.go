@@ -24,7 +24,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newVersionCmd(), newConfigCmd(), newSizeCmd(), newStatsCmd(), newTopCmd(), newSetCmd(), newRouteCmd())
+	root.AddCommand(newRunCmd(), newVersionCmd(), newConfigCmd(), newSizeCmd(), newStatsCmd(), newTopCmd(), newSetCmd(), newRouteCmd(), newLabCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "dpdkq:", err)
 		os.Exit(1)
