@@ -49,7 +49,7 @@ type Version struct {
 type DestinationReply struct {
 	IP    string `json:"ip"`
 	Count uint64 `json:"count"`
-	Other bool   `json:"other"` // the count is the shared bucket of untracked destinations
+	Other bool   `json:"other"` // the count walk was cut by its budget: Count covers only the packets visited
 }
 
 // AppliedReply is the body of a successful POST /api/v1/changes.

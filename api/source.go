@@ -24,8 +24,9 @@ type Source interface {
 	// Apply validates and applies a live change; it returns once the owning lcore has
 	// applied it (or the context ends). Validation errors are *ChangeError.
 	Apply(ctx context.Context, c Change) error
-	// DestinationCount is the number of queued packets headed to dst (O(1) index;
-	// Other is true when dst is not tracked individually and the count is the "other" bucket).
+	// DestinationCount is the number of queued packets headed to dst, counted by a
+	// bounded walk of the queues; other is true when the walk was cut by its budget
+	// (n then covers only the packets visited).
 	DestinationCount(dst netip.Addr) (n uint64, other bool)
 	// QueuedBetween samples up to max queued packets whose enqueue time (ns since the
 	// router started) is in [from, to].

@@ -25,7 +25,6 @@ type heldPkt struct {
 	m      uintptr
 	since  int64
 	target uint32 // the next hop to resolve
-	dst    uint32
 	hash   uint32
 	in     uint16
 	out    uint16
@@ -87,7 +86,7 @@ func (w *worker) serviceHeld(now int64) {
 			continue
 		}
 		d := &in[k]
-		setDesc(d, h.m, now, h.hash, mempool.PktLen(h.m), h.in, h.out, r.dscpClass[h.tos>>2], h.tos&3, h.l3, h.dst)
+		setDesc(d, h.m, now, h.hash, mempool.PktLen(h.m), h.in, h.out, r.dscpClass[h.tos>>2], h.tos&3, h.l3)
 		if owner := r.owner[h.out]; owner != w.idx {
 			w.handOffData(owner, d)
 			continue

@@ -60,9 +60,7 @@ type worker struct {
 	pendDs    []pkt.Desc
 	pendBytes int
 
-	mbox    mailbox    // live changes for this lcore
-	dest    *destIndex // queued packets per destination (owner of queues only)
-	indexFn func(*pkt.Desc) bool
+	mbox mailbox // live changes for this lcore
 
 	cnt      []PortCounters // per port, plain (owner only)
 	pub      *published
@@ -166,53 +164,14 @@ func (w *worker) run() int {
 func (w *worker) publish() {
 	w.pub.store(w.cnt)
 	if w.arch != nil {
-		w.arch.WalkNewest(w.indexFn)
-	}
-	w.dest.publish()
-	if w.arch != nil {
 		w.arch.Publish()
 	}
 }
 
-// noIndexSlot marks a packet the destination index has seen but does not count (not
-// parsed: xconnect).
-const noIndexSlot = 0xFFFE
-
-// indexArrival counts a packet that is still queued at a publication and was not
-// counted yet (Slot 0) under its destination. The destination index is lazy: a packet
-// is counted only if it is still queued when the counts are published (every
-// PublishEvery iterations), and only then must its departure be counted too, so the
-// packets that come and go between two publications — all of them, on a port that
-// keeps up — cost the index nothing. The published counts are exact all the same.
-// Called newest first per FIFO: the first packet already seen ends that FIFO's walk
-// (everything older was seen at an earlier publication).
-func (w *worker) indexArrival(d *pkt.Desc) bool {
-	if d.Slot != 0 {
-		return false
-	}
-	if d.L3 == 0 {
-		d.Slot = noIndexSlot
-	} else {
-		d.Slot = w.dest.inc(d.Dst)
-	}
-	return true
-}
-
 // Drop implements pkt.DropSink: count under the input port and free in bulk.
 func (w *worker) Drop(d *pkt.Desc, reason pkt.DropReason) {
-	w.unindex(d)
 	w.cnt[d.InPort].Drops[reason]++
 	w.freeMbuf(d.Mbuf)
-}
-
-// unindex takes a packet that leaves the queues out of the destination index.
-func (w *worker) unindex(d *pkt.Desc) {
-	if s := d.Slot; s != 0 {
-		d.Slot = 0
-		if s != noIndexSlot {
-			w.dest.dec(s)
-		}
-	}
 }
 
 func (w *worker) dropMbuf(m uintptr, inPort int, reason pkt.DropReason) {
@@ -253,7 +212,7 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			l := mempool.PktLen(m)
 			bytes += uint64(l)
 			d := &w.in[k]
-			setDesc(d, m, now, 0, l, uint16(pidx), uint16(out), 0, 0, 0, 0)
+			setDesc(d, m, now, 0, l, uint16(pidx), uint16(out), 0, 0, 0)
 			if owner != w.idx {
 				w.handOffData(owner, d)
 				continue
@@ -308,7 +267,7 @@ func (w *worker) processRx(pidx, n int, now int64) {
 			continue
 		}
 		d := &w.in[k]
-		setDesc(d, m, now, hash, l, uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3, uint8(l3), dst)
+		setDesc(d, m, now, hash, l, uint16(pidx), uint16(nh.port), r.dscpClass[tos>>2], tos&3, uint8(l3))
 		if owner := r.owner[nh.port]; owner != w.idx {
 			w.handOffData(owner, d)
 			continue
@@ -351,7 +310,7 @@ func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst, hash uint32, tos uint8
 	}
 	mac, ok := r.neigh.lookup(target)
 	if !ok {
-		if !w.hold(heldPkt{m: m, since: now, target: target, dst: dst, hash: hash, in: uint16(pidx),
+		if !w.hold(heldPkt{m: m, since: now, target: target, hash: hash, in: uint16(pidx),
 			out: uint16(nh.port), tos: tos, l3: uint8(l3)}) {
 			w.dropMbuf(m, pidx, pkt.DropARPPending)
 		}
@@ -371,11 +330,11 @@ func (w *worker) nextHopSlow(m uintptr, nh *nexthop, dst, hash uint32, tos uint8
 // setDesc writes every field of d (the burst arrays are reused burst after burst).
 // Field by field on purpose: a composite literal is built in a stack temporary and
 // copied with wide moves that stall on the narrow stores just made.
-// l3 is 0 for a packet that was not parsed (xconnect): it is not indexed by destination.
-func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, class, ecn, l3 uint8, dst uint32) {
+// l3 is 0 for a packet that was not parsed (xconnect).
+func setDesc(d *pkt.Desc, m uintptr, now int64, hash, l uint32, in, out uint16, class, ecn, l3 uint8) {
 	d.Mbuf, d.Enq, d.Hash, d.Len = m, now, hash, l
 	d.InPort, d.OutPort, d.Class, d.ECN = in, out, class, ecn
-	d.Flags, d.Tier, d.Queue, d.Slot, d.L3, d.Dst = 0, 0, 0, 0, l3, dst
+	d.Flags, d.Tier, d.Queue, d.L3 = 0, 0, 0, l3
 }
 
 // enqueueBurst queues w.in[:k], packets for ports this lcore owns. A burst all for one
@@ -391,7 +350,7 @@ func (w *worker) enqueueBurst(now int64, k int) {
 	if e := w.egressOf[ds[0].OutPort]; e != nil && e.nheld == 0 && e.delay == nil && e.shaper.Unshaped() {
 		if n := w.arch.PassBurst(now, ds, w); n >= 0 {
 			if n > 0 {
-				w.transmit(e, ds[:n], false)
+				w.transmit(e, ds[:n])
 				// The tx burst may stay pending on ds until the next rx call: the
 				// next descriptors are built in the other array.
 				w.in, w.inAlt = w.inAlt, w.in
@@ -407,7 +366,7 @@ func (w *worker) enqueueBurst(now int64, k int) {
 func (w *worker) handOffData(owner int, d *pkt.Desc) {
 	meta := mempool.MetaOf(d.Mbuf)
 	*meta = mempool.Meta{Hash: d.Hash, OutPort: d.OutPort, InPort: d.InPort, Class: d.Class, ECN: d.ECN,
-		L3: d.L3, Kind: kindData, Dst: d.Dst}
+		L3: d.L3, Kind: kindData}
 	w.handOff(owner, d.Mbuf)
 }
 
@@ -456,7 +415,7 @@ func (w *worker) processRing(n int, now int64) {
 			continue
 		}
 		d := &w.in[k]
-		setDesc(d, m, now, meta.Hash, mempool.PktLen(m), meta.InPort, meta.OutPort, meta.Class, meta.ECN, meta.L3, meta.Dst)
+		setDesc(d, m, now, meta.Hash, mempool.PktLen(m), meta.InPort, meta.OutPort, meta.Class, meta.ECN, meta.L3)
 		k++
 	}
 	w.enqueueBurst(now, k)
@@ -471,12 +430,11 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 	if budget := e.shaper.Budget(now); budget > 0 {
 		if k := w.arch.Dequeue(now, e.pidx, e.descs, budget, w); k > 0 {
 			if e.delay == nil {
-				e.shaper.Charge(w.transmit(e, e.descs[:k], true), k)
+				e.shaper.Charge(w.transmit(e, e.descs[:k]), k)
 			} else {
 				bytes := 0
 				for i := range e.descs[:k] {
 					bytes += int(e.descs[i].Len)
-					w.unindex(&e.descs[i])
 				}
 				e.shaper.Charge(bytes, k)
 				for i := range e.descs[:k] {
@@ -493,7 +451,7 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 	}
 	if e.delay != nil {
 		if k := e.delay.Pop(now, e.due); k > 0 {
-			w.transmit(e, e.due[:k], false)
+			w.transmit(e, e.due[:k])
 		}
 	}
 }
@@ -502,9 +460,9 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 // pending and goes out with the next rx call (or before another burst, a command or
 // the stop). One pass over the descriptors: CE marks, the tx array, the bytes
 // (returned), and forwarded counts per input port, by runs (txDone takes back what the
-// device refuses); with unindex, the packets also leave the destination index. Behind
+// device refuses). Behind
 // frames the device refused, the burst is held too (the port's order).
-func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
+func (w *worker) transmit(e *egressPort, ds []pkt.Desc) int {
 	if w.fuse {
 		w.flushTx() // the previous one first: keeps each port's order, and frees e.tx
 	}
@@ -513,9 +471,6 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc, unindex bool) int {
 	in, run := ds[0].InPort, uint64(0)
 	for i := range ds {
 		d := &ds[i]
-		if unindex {
-			w.unindex(d)
-		}
 		if d.Flags&pkt.FlagMarkCE != 0 {
 			if packet.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
 				w.cnt[d.InPort].Marks++

@@ -16,7 +16,7 @@ import (
 // TestQueuedBetweenAndDestinationIndex fills a nearly stopped egress port (1 kb/s)
 // with packets enqueued at random times to several destinations, then checks the
 // time-range sample against a brute-force scan of what was enqueued and the
-// destination index against a brute-force count — including after some packets left
+// destination count against a brute-force count — including after some packets left
 // (dequeue and tail drop).
 func TestQueuedBetweenAndDestinationIndex(t *testing.T) {
 	cfg := Config{
@@ -70,8 +70,8 @@ func TestQueuedBetweenAndDestinationIndex(t *testing.T) {
 	}
 	require.Len(t, r.QueuedBetween(context.Background(), 0, 1<<62, 7), 7, "max bounds the sample")
 	count := func(ip string) uint64 {
-		n, other := r.DestinationCount(netip.MustParseAddr(ip))
-		require.False(t, other)
+		n, cut := r.DestinationCount(netip.MustParseAddr(ip))
+		require.False(t, cut)
 		return n
 	}
 	brute := func(ip string, list []sent) (n uint64) {
@@ -98,8 +98,8 @@ func TestQueuedBetweenAndDestinationIndex(t *testing.T) {
 	for _, ip := range []string{"10.2.0.1", "10.2.0.2", "10.2.7.7"} {
 		require.Equal(t, brute(ip, queued[20:]), count(ip), ip)
 	}
-	n, other := r.DestinationCount(netip.MustParseAddr("10.9.9.9"))
-	require.True(t, other)
+	n, cut := r.DestinationCount(netip.MustParseAddr("10.9.9.9"))
+	require.False(t, cut)
 	require.Zero(t, n)
 	s := r.Stop()
 	require.True(t, s.Balanced)

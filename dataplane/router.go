@@ -325,9 +325,8 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 	}
 	for i := 0; i < nw; i++ {
-		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery, dest: newDestIndex(),
+		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery,
 			held: make([]heldPkt, 0, arpHoldMax), heldIn: make([]pkt.Desc, arpHoldMax)}
-		w.indexFn = w.indexArrival // one closure, made here, not per publication
 		r.workers = append(r.workers, w)
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)

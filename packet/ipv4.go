@@ -175,3 +175,13 @@ func SetCE(frame []byte, l3 int) bool {
 	binary.BigEndian.PutUint16(h[10:12], csumUpdate16(hc, old, old|ECNCE))
 	return true
 }
+
+// IPv4Dst is the destination (host order) of the IPv4 header at offset l3 of frame, 0
+// when the frame is too short to hold it. It checks nothing else: for frames already
+// parsed (a queued packet's header, read back by the control path).
+func IPv4Dst(frame []byte, l3 int) uint32 {
+	if l3 < 0 || len(frame) < l3+IPv4MinLen {
+		return 0
+	}
+	return binary.BigEndian.Uint32(frame[l3+16 : l3+20])
+}

@@ -494,3 +494,18 @@ func TestRouteFieldsChecksumRandom(t *testing.T) {
 	require.Greater(t, good, 60000)
 	require.Greater(t, bad, 60000)
 }
+
+// TestIPv4Dst reads back the destination ParseIPv4 finds, at the header offset it
+// reports (plain, VLAN-tagged, with options), and 0 for a frame too short.
+func TestIPv4Dst(t *testing.T) {
+	for _, f := range [][]byte{
+		testpkt.UDP("10.0.0.2", "10.2.3.4", 1, 2, 64, 0, 10),
+		testpkt.Options{VLAN: 42}.UDP("10.0.0.3", "10.2.0.1", 7, 8, 9, 0, 30),
+		testpkt.Options{IPOptions: []layers.IPv4Option{{OptionType: 0}}}.TCP("10.0.0.4", "172.16.0.9", 80, 81, 30, 0, 10),
+	} {
+		var in IPv4Info
+		require.Equal(t, pkt.DropNone, ParseIPv4(f, &in))
+		require.Equal(t, in.Dst, IPv4Dst(f, in.L3))
+		require.Zero(t, IPv4Dst(f[:in.L3+IPv4MinLen-1], in.L3))
+	}
+}
