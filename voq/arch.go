@@ -55,14 +55,6 @@ type Arch interface {
 	// Walk calls fn for queued packets (each queue oldest first) until fn returns
 	// false. Owner lcore only, between bursts; it does not change any state.
 	Walk(fn func(q int, d *pkt.Desc) bool)
-	// WalkNewest calls fn for the packets of each FIFO (a queue, or a flow of an
-	// FQ-CoDel queue) from the newest back, moving on to the next FIFO when fn returns
-	// false: the packets that arrived since some event are found without visiting the
-	// older ones. Only the queues that received packets since the last Publish are
-	// visited: call it before Publish to see every arrival since the previous one. fn
-	// may change the dataplane scratch fields (Slot, Dst) of the packet and nothing
-	// else. Owner lcore only, between bursts.
-	WalkNewest(fn func(d *pkt.Desc) bool)
 	SetLimit(port, class, pkts, bytes int) error
 	// SetPolicy replaces the AQM policies of the same queues as SetLimit with fresh
 	// instances from f (nil = no AQM). Call it between bursts.
@@ -369,14 +361,6 @@ func (b *base) SetPolicy(port, class int, f Factory) error {
 		b.led.touchQ(int32(q))
 	}
 	return nil
-}
-
-// WalkNewest implements Arch: a queue that received a packet since the last Publish
-// is on the ledger's list of touched queues, so only those are visited.
-func (b *base) WalkNewest(fn func(d *pkt.Desc) bool) {
-	for _, q := range b.led.qList {
-		b.leaves[q].walkNewest(fn)
-	}
 }
 
 // Walk implements Arch.

@@ -42,7 +42,6 @@ import (
 type fqQueue struct {
 	slab []pkt.Desc
 	link []int32 // next packet of the same flow, or next free slot; -1 ends a list
-	prev []int32 // previous packet of the same flow (valid from the tail back to the head)
 	free int32   // head of the free-slot list
 
 	flows      []fqFlow
@@ -134,13 +133,11 @@ func (q *fqQueue) setLimit(pkts, bytes int) error {
 		copy(slab, q.slab)
 		link := make([]int32, pkts)
 		copy(link, q.link)
-		prev := make([]int32, pkts)
-		copy(prev, q.prev)
 		for i := pkts - 1; i >= old; i-- {
 			link[i] = q.free
 			q.free = int32(i)
 		}
-		q.slab, q.link, q.prev = slab, link, prev
+		q.slab, q.link = slab, link
 	}
 	q.maxPkts = pkts
 	if pkts == 0 {
@@ -177,7 +174,6 @@ func (q *fqQueue) store(fi int32, d *pkt.Desc, qi uint32, l int) {
 	q.free = q.link[s]
 	d.CopyToQueue(&q.slab[s], qi) // word copy: see pkt.Desc.CopyTo
 	q.link[s] = -1
-	q.prev[s] = fl.tail
 	if fl.tail < 0 {
 		fl.head = s
 		q.busy++
@@ -504,18 +500,6 @@ func (q *fqQueue) aqmState(dst *aqm.State) {
 
 func (q *fqQueue) fqState() FQState {
 	return FQState{ActiveFlows: q.busy, NewFlows: q.newL.n, OldFlows: q.oldL.n}
-}
-
-// walkNewest walks each flow from its tail back through the prev links.
-func (f *fqQueue) walkNewest(fn func(d *pkt.Desc) bool) {
-	for i := range f.flows {
-		fl := &f.flows[i]
-		for s := fl.tail; s >= 0 && fn(&f.slab[s]); s = f.prev[s] {
-			if s == fl.head {
-				break
-			}
-		}
-	}
 }
 
 // walk calls fn for every queued packet, flow by flow (each flow oldest first), until

@@ -40,9 +40,6 @@ type leaf interface {
 	aqmState(dst *aqm.State)
 	// walk visits the queued packets read-only (control-plane queries).
 	walk(fn func(d *pkt.Desc) bool) bool
-	// walkNewest visits each FIFO of the leaf (the queue, or each FQ flow) from its
-	// newest packet back, until fn returns false for that FIFO.
-	walkNewest(fn func(d *pkt.Desc) bool)
 	fqState() FQState
 }
 
@@ -585,12 +582,6 @@ func (q *queue) aqmState(dst *aqm.State) {
 }
 
 func (q *queue) fqState() FQState { return FQState{} }
-
-// walkNewest walks the ring from the tail back.
-func (q *queue) walkNewest(fn func(d *pkt.Desc) bool) {
-	for i := q.st.Pkts - 1; i >= 0 && fn(&q.ring[(q.head+i)&q.mask]); i-- {
-	}
-}
 
 // walk calls fn for every queued packet, oldest first, until fn returns false; it
 // returns false when stopped early. Read-only: for control-plane queries run by the
