@@ -15,9 +15,7 @@ type Meta struct {
 	ECN     uint8  // ECN codepoint
 	L3      uint8  // offset of the IPv4 header in the frame
 	Kind    uint8  // dataplane-defined packet kind
-	Dst     uint32 // IPv4 destination (host order), 0 when not parsed
-	Slot    uint16 // dataplane's destination-index slot + 1 while queued, 0 otherwise
-	_       [6]byte
+	_       [4]byte
 }
 
 func at(m uintptr, off uintptr) unsafe.Pointer {

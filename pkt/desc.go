@@ -9,7 +9,7 @@ package pkt
 
 import "unsafe"
 
-// Desc is a packet as queueing code sees it. 48 bytes, passed and stored by value.
+// Desc is a packet as queueing code sees it. 40 bytes, passed and stored by value.
 type Desc struct {
 	Mbuf    uintptr // opaque rte_mbuf pointer; never dereferenced outside dataplane/mempool
 	Enq     int64   // enqueue time, ns on the dataplane's monotonic clock
@@ -22,10 +22,7 @@ type Desc struct {
 	Flags   Flags   // per-packet marks set by queueing code for the dataplane to apply
 	Tier    uint8   // buffer tier the packet is stored in (0 on-chip/flat, 1 off-chip)
 	Queue   uint32  // index of the queue the packet sits in (set by the queueing code)
-	// Dataplane scratch, carried unchanged by the queueing code:
-	Slot uint16 // the dataplane's destination-index slot + 1 while indexed, 0 otherwise
-	L3   uint8  // offset of the IPv4 header in the frame (for CE marking at transmit)
-	Dst  uint32 // IPv4 destination (host order) of a routed packet, for the dataplane's index
+	L3      uint8   // offset of the IPv4 header in the frame, 0 when not parsed (set by the dataplane, carried unchanged)
 }
 
 // Flags are actions the queueing code asks the dataplane to apply before transmit.
@@ -93,21 +90,21 @@ type DropSink interface {
 // source was just written field by field (or a field of the copy is patched right
 // after), the wide loads cannot be forwarded from the narrow stores still in flight
 // and each copy stalls. These copy word by word: every load then meets at most one
-// earlier store of the same size and address. The layout they rely on (six words,
+// earlier store of the same size and address. The layout they rely on (five words,
 // Queue in the low half of the fifth) is checked by a test.
 
-// descWords is the Desc layout as six 8-byte words.
-type descWords [6]uint64
+// descWords is the Desc layout as five 8-byte words.
+type descWords [5]uint64
 
 // CopyTo copies *d to *dst.
 func (d *Desc) CopyTo(dst *Desc) {
 	s, t := (*descWords)(unsafe.Pointer(d)), (*descWords)(unsafe.Pointer(dst))
-	t[0], t[1], t[2], t[3], t[4], t[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+	t[0], t[1], t[2], t[3], t[4] = s[0], s[1], s[2], s[3], s[4]
 }
 
 // CopyToQueue copies *d to *dst with dst.Queue = q.
 func (d *Desc) CopyToQueue(dst *Desc, q uint32) {
 	s, t := (*descWords)(unsafe.Pointer(d)), (*descWords)(unsafe.Pointer(dst))
-	t[0], t[1], t[2], t[3], t[5] = s[0], s[1], s[2], s[3], s[5]
+	t[0], t[1], t[2], t[3] = s[0], s[1], s[2], s[3]
 	t[4] = s[4]&^0xffffffff | uint64(q)
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestDescSizeAndNames(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(Desc{}), uintptr(48), "Desc must stay small: it is copied on every enqueue")
+	require.LessOrEqual(t, unsafe.Sizeof(Desc{}), uintptr(40), "Desc must stay small: it is copied on every enqueue")
 	seen := map[string]bool{}
 	for r := DropReason(0); r < NumDropReasons; r++ {
 		n := r.String()
@@ -22,10 +22,10 @@ func TestDescSizeAndNames(t *testing.T) {
 // TestDescWordCopies: the word copies equal a struct assignment (and set Queue), which
 // also pins the layout they assume.
 func TestDescWordCopies(t *testing.T) {
-	require.Equal(t, uintptr(48), unsafe.Sizeof(Desc{}))
+	require.Equal(t, uintptr(40), unsafe.Sizeof(Desc{}))
 	require.Equal(t, uintptr(32), unsafe.Offsetof(Desc{}.Queue))
 	src := Desc{Mbuf: 0x1122334455667788, Enq: -5, Hash: 0xdeadbeef, Len: 1514, InPort: 3, OutPort: 0xfffe,
-		Class: 7, ECN: 2, Flags: FlagMarkCE, Tier: 1, Queue: 0xa5a5a5a5, Slot: 0xbeef, L3: 18, Dst: 0x0a020007}
+		Class: 7, ECN: 2, Flags: FlagMarkCE, Tier: 1, Queue: 0xa5a5a5a5, L3: 18}
 	var a, b Desc
 	src.CopyTo(&a)
 	require.Equal(t, src, a)
