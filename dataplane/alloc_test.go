@@ -105,15 +105,15 @@ func burstCycleWith(tb testing.TB, frames [][]byte, rate float64, delay time.Dur
 	var now int64
 	cycles := 0
 	return r, func() {
-		if !r.pool.AllocBulk(w.rx, len(frames)) {
+		if !r.pool.AllocBulk(w.rxBuf(), len(frames)) {
 			tb.Fatal("mbuf pool exhausted")
 		}
-		for i, m := range w.rx.S()[:len(frames)] {
+		for i, m := range w.rxBuf().S()[:len(frames)] {
 			mempool.SetLen(m, len(frames[i]))
 			copy(mempool.Data(m), frames[i])
 		}
 		now += 1000
-		w.processRx(0, len(frames), now)
+		w.processRx(0, w.rxBuf().S()[:len(frames)], now)
 		w.flushCtrl()
 		for _, e := range w.egress {
 			w.serveEgress(e, now)
@@ -125,6 +125,10 @@ func burstCycleWith(tb testing.TB, frames [][]byte, rate float64, delay time.Dur
 		}
 	}
 }
+
+// rxBuf is a burst array for a test to fill and hand to processRx, or to read a
+// device back into: the worker's first rx queue's own array.
+func (w *worker) rxBuf() *mempool.Burst { return w.rxqs[0].buf }
 
 // handConfig completes cfg for a router whose one worker (lcore 1) the test drives by
 // hand: a small pool without per-lcore cache, bursts of 32, 256-packet FIFOs.
@@ -151,13 +155,10 @@ func TestFlowHashOnlyWhenUsed(t *testing.T) {
 			}
 		})
 		w := r.workers[0]
-		w.in[0], w.inAlt[0] = pkt.Desc{}, pkt.Desc{}
+		w.descs[0] = pkt.Desc{}
 		cycle()
 		assert.Equal(t, fq, r.flowHash, "fq %v", fq)
-		d := &w.in[0] // the descriptor built; the arrays swap when a burst skips the queue
-		if d.Mbuf == 0 {
-			d = &w.inAlt[0]
-		}
+		d := &w.descs[0] // the descriptor built
 		require.NotZero(t, d.Mbuf)
 		if fq {
 			assert.Equal(t, want, d.Hash)
@@ -193,7 +194,8 @@ func BenchmarkForwardLoop(b *testing.B) {
 	require.NoError(b, err)
 	w := r.workers[0]
 	const n = 32
-	bufs := [2]*mempool.Burst{w.rx, mempool.NewBurst(n)}
+	bufs := [2]*mempool.Burst{w.rxBuf(), mempool.NewBurst(n)}
+	defer bufs[1].Close()
 	ttl, sum := make([]byte, 2*n), make([][2]byte, 2*n)
 	for k, buf := range bufs {
 		require.True(b, r.pool.AllocBulk(buf, n))
@@ -212,8 +214,7 @@ func BenchmarkForwardLoop(b *testing.B) {
 	now, cur := int64(0), 0
 	pass := func() int {
 		now += 1000
-		w.rx = bufs[cur]
-		w.processRx(0, n, now)
+		w.processRx(0, bufs[cur].S()[:n], now)
 		w.serveEgress(e, now)
 		cur ^= 1
 		got := rxBurst(id, 0, bufs[cur].Addr(), n, &tsc)
@@ -237,7 +238,6 @@ func BenchmarkForwardLoop(b *testing.B) {
 	require.Equal(b, n, rxBurst(id, 0, bufs[cur^1].Addr(), n, &tsc))
 	bufs[0].FreeBulk(n)
 	bufs[1].FreeBulk(n)
-	w.rx = bufs[0]
 	s := r.Stop()
 	require.True(b, s.Balanced)
 	require.Zero(b, s.MempoolLeaked)
@@ -269,12 +269,12 @@ func TestTxBackpressure(t *testing.T) {
 	e := w.egressOf[1]
 	queued, _ := w.arch.Backlog(1)
 	took := c[1].TxPackets
-	require.Positive(t, e.nheld, "the ring fills and the port holds what it refused")
+	require.Positive(t, e.tx.n, "the ring fills and the port holds what it refused")
 	require.Positive(t, queued, "behind the held frames, packets queue")
 	require.Zero(t, c[0].DropTotal(), "nothing is dropped: %+v", c[0])
-	require.Equal(t, uint64(cycles*32), c[0].Fwd+uint64(e.nheld)+uint64(queued), "forwarded + held + queued = received")
+	require.Equal(t, uint64(cycles*32), c[0].Fwd+uint64(e.tx.n)+uint64(queued), "forwarded + held + queued = received")
 	require.Equal(t, c[0].Fwd, took, "tx counts only what the device took")
-	require.Equal(t, uint64(e.nheld), c[1].TxHeld, "the held frames are published")
+	require.Equal(t, uint64(e.tx.n), c[1].TxHeld, "the held frames are published")
 	require.Equal(t, 64*took, c[1].TxBytes)
 	// While the ring stays full, a service sends nothing and dequeues nothing.
 	w.serveEgress(e, 1<<40)
@@ -284,15 +284,15 @@ func TestTxBackpressure(t *testing.T) {
 	var tsc uint64
 	seq := 0
 	for round := 0; round < 200; round++ {
-		n := rxBurst(r.ports[1].id, 0, w.rx.Addr(), 32, &tsc)
-		for _, m := range w.rx.S()[:n] {
+		n := rxBurst(r.ports[1].id, 0, w.rxBuf().Addr(), 32, &tsc)
+		for _, m := range w.rxBuf().S()[:n] {
 			f := mempool.Frame(m)
 			require.Equal(t, seq%32+1, int(f[33]), "frame %d out of order", seq)
 			seq++
 		}
-		w.rx.FreeBulk(n)
+		w.rxBuf().FreeBulk(n)
 		w.serveEgress(e, 1<<40)
-		if left, _ := w.arch.Backlog(1); left == 0 && e.nheld == 0 && n == 0 {
+		if left, _ := w.arch.Backlog(1); left == 0 && e.tx.n == 0 && n == 0 {
 			break
 		}
 	}

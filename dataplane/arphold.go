@@ -20,6 +20,17 @@ const (
 	arpHoldPoll        = 16
 )
 
+// arpHold is one lcore's packets waiting for ARP.
+type arpHold struct {
+	pkts  []heldPkt  // preallocated to arpHoldMax
+	mask  uint64     // a one-word filter of their targets (heldBit)
+	descs []pkt.Desc // serviceARPHold's descriptors
+}
+
+func newARPHold() arpHold {
+	return arpHold{pkts: make([]heldPkt, 0, arpHoldMax), descs: make([]pkt.Desc, arpHoldMax)}
+}
+
 // heldPkt is a routed packet, not yet rewritten, waiting for its next hop's MAC.
 type heldPkt struct {
 	m      uintptr
@@ -32,43 +43,45 @@ type heldPkt struct {
 	l3     uint8
 }
 
-// hold keeps m for the next hop target on port out; false when the hold is full (for
-// this neighbor or for the lcore): the caller drops the packet.
-func (w *worker) hold(h heldPkt) bool {
-	if len(w.held) == cap(w.held) {
+// holdForARP keeps h's packet for its next hop; false when the hold is full (for this
+// neighbor or for the lcore): the caller drops the packet.
+func (w *worker) holdForARP(h heldPkt) bool {
+	a := &w.arp
+	if len(a.pkts) == cap(a.pkts) {
 		return false
 	}
 	same := 0
-	for i := range w.held {
-		if w.held[i].target == h.target {
+	for i := range a.pkts {
+		if a.pkts[i].target == h.target {
 			same++
 		}
 	}
 	if same >= arpHoldPerNeighbor {
 		return false
 	}
-	w.held = append(w.held, h) // within the preallocated capacity: no allocation
-	w.heldMask |= heldBit(h.target)
+	a.pkts = append(a.pkts, h) // within the preallocated capacity: no allocation
+	a.mask |= heldBit(h.target)
 	return true
 }
 
-// heldBit is target's bit in worker.heldMask, a one-word filter of the held targets.
-func heldBit(target uint32) uint64 { return 1 << ((target * 2654435761) >> 26) }
+// heldBit is target's bit in arpHold.mask.
+func heldBit(target uint32) uint64 { return 1 << (packet.Hash32(target) >> 26) }
 
 // mayHold reports whether packets for target may be held (false: certainly none).
-func (w *worker) mayHold(target uint32) bool { return w.heldMask&heldBit(target) != 0 }
+func (a *arpHold) mayHold(target uint32) bool { return a.mask&heldBit(target) != 0 }
 
-// serviceHeld forwards the held packets whose next hop has been resolved, drops those
+// serviceARPHold forwards the held packets whose next hop has been resolved, drops those
 // that waited too long, and repeats the ARP requests for the others. It has its own
 // descriptor array, so it may run in the middle of an rx burst: a packet whose next
 // hop has just been resolved calls it first, so the held packets keep their place.
-func (w *worker) serviceHeld(now int64) {
+func (w *worker) serviceARPHold(now int64) {
 	r := w.r
+	a := &w.arp
 	k := 0
-	keep := w.held[:0]
-	w.heldMask = 0
-	in := w.heldIn
-	for _, h := range w.held {
+	keep := a.pkts[:0]
+	a.mask = 0
+	in := a.descs
+	for _, h := range a.pkts {
 		mac, ok := r.neigh.lookup(h.target)
 		if !ok {
 			if now-h.since >= arpHoldTimeout {
@@ -76,7 +89,7 @@ func (w *worker) serviceHeld(now int64) {
 				continue
 			}
 			keep = append(keep, h)
-			w.heldMask |= heldBit(h.target)
+			a.mask |= heldBit(h.target)
 			continue
 		}
 		copy(w.macs[:6], mac[:])
@@ -93,22 +106,22 @@ func (w *worker) serviceHeld(now int64) {
 		}
 		k++
 	}
-	w.held = keep
+	a.pkts = keep
 	if k > 0 {
 		w.arch.EnqueueBurst(now, in[:k], w)
 	}
-	for i := range w.held {
-		if h := &w.held[i]; r.neigh.shouldRequest(h.target, now, arpRetry) {
+	for i := range a.pkts {
+		if h := &a.pkts[i]; r.neigh.shouldRequest(h.target, now, arpRetry) {
 			w.sendARPRequest(int(h.out), h.target)
 		}
 	}
 }
 
-// dropHeld frees every held packet as queued at stop.
-func (w *worker) dropHeld() {
-	for _, h := range w.held {
+// dropARPHold frees every packet waiting for ARP as queued at stop.
+func (w *worker) dropARPHold() {
+	for _, h := range w.arp.pkts {
 		w.dropMbuf(h.m, int(h.in), pkt.DropShutdown)
 	}
-	w.held = w.held[:0]
-	w.heldMask = 0
+	w.arp.pkts = w.arp.pkts[:0]
+	w.arp.mask = 0
 }

@@ -37,12 +37,12 @@ func TestARPHold(t *testing.T) {
 	require.NoError(t, err)
 	w := r.workers[0]
 	in := func(port int, now int64, frames ...[]byte) {
-		require.True(t, r.pool.AllocBulk(w.rx, len(frames)))
-		for i, m := range w.rx.S()[:len(frames)] {
+		require.True(t, r.pool.AllocBulk(w.rxBuf(), len(frames)))
+		for i, m := range w.rxBuf().S()[:len(frames)] {
 			mempool.SetLen(m, len(frames[i]))
 			copy(mempool.Data(m), frames[i])
 		}
-		w.processRx(port, len(frames), now)
+		w.processRx(port, w.rxBuf().S()[:len(frames)], now)
 		w.flushCtrl()
 		for _, e := range w.egress {
 			w.serveEgress(e, now)
@@ -52,11 +52,11 @@ func TestARPHold(t *testing.T) {
 	var tsc uint64
 	out := func() (frames [][]byte) { // what port b sent, oldest first
 		for {
-			n := rxBurst(r.ports[1].id, 0, w.rx.Addr(), 32, &tsc)
-			for _, m := range w.rx.S()[:n] {
+			n := rxBurst(r.ports[1].id, 0, w.rxBuf().Addr(), 32, &tsc)
+			for _, m := range w.rxBuf().S()[:n] {
 				frames = append(frames, append([]byte(nil), mempool.Frame(m)...))
 			}
-			w.rx.FreeBulk(n)
+			w.rxBuf().FreeBulk(n)
 			if n == 0 {
 				return frames
 			}
@@ -75,7 +75,7 @@ func TestARPHold(t *testing.T) {
 	// Five packets for 10.1.0.2: three wait, two are dropped, one ARP request goes out.
 	now := int64(1e9)
 	in(0, now, udp("10.2.0.7", 1), udp("10.2.0.7", 2), udp("10.2.0.7", 3), udp("10.2.0.7", 4), udp("10.2.0.7", 5))
-	require.Len(t, w.held, 3)
+	require.Len(t, w.arp.pkts, 3)
 	require.EqualValues(t, 2, drops(0, pkt.DropARPPending))
 	sent := out()
 	require.Len(t, sent, 1)
@@ -86,7 +86,7 @@ func TestARPHold(t *testing.T) {
 	routerB := net.HardwareAddr(r.ports[1].mac[:])
 	in(1, now+1000, testpkt.Options{SrcMAC: hostMAC}.ARPReply("10.1.0.2", routerB, "10.1.0.1"))
 	in(0, now+2000, udp("10.2.0.7", 6))
-	require.Empty(t, w.held)
+	require.Empty(t, w.arp.pkts)
 	sent = out()
 	require.Len(t, sent, 4)
 	for i, f := range sent {
@@ -99,22 +99,22 @@ func TestARPHold(t *testing.T) {
 	// 10.1.0.3 never answers: its packet waits, the request is repeated after a
 	// second, and after three seconds the packet is dropped.
 	in(0, now, udp("10.3.0.9", 7))
-	require.Len(t, w.held, 1)
+	require.Len(t, w.arp.pkts, 1)
 	require.True(t, isARPRequestFor(out()[0], "10.1.0.3"))
-	w.serviceHeld(now + arpRetry)
+	w.serviceARPHold(now + arpRetry)
 	w.flushCtrl()
-	require.Len(t, w.held, 1)
+	require.Len(t, w.arp.pkts, 1)
 	retry := out()
 	require.Len(t, retry, 1)
 	require.True(t, isARPRequestFor(retry[0], "10.1.0.3"))
-	w.serviceHeld(now + arpHoldTimeout)
+	w.serviceARPHold(now + arpHoldTimeout)
 	w.flushFree()
-	require.Empty(t, w.held)
+	require.Empty(t, w.arp.pkts)
 	require.EqualValues(t, 3, drops(0, pkt.DropARPPending))
 
 	// Held at stop: counted as queued, and every mbuf comes back.
 	in(0, now+arpHoldTimeout, udp("10.3.0.9", 8))
-	require.Len(t, w.held, 1)
+	require.Len(t, w.arp.pkts, 1)
 	out()
 	s := r.Stop()
 	require.True(t, s.Balanced, "%+v", s.Ports)

@@ -47,8 +47,8 @@ func newBypassRig(t *testing.T) *bypassRig {
 // /16s (2 = port b, 3 = port c).
 func (g *bypassRig) burst(payload int, nets ...int) {
 	w := g.w
-	require.True(g.t, g.r.pool.AllocBulk(w.rx, len(nets)))
-	for i, m := range w.rx.S()[:len(nets)] {
+	require.True(g.t, g.r.pool.AllocBulk(w.rxBuf(), len(nets)))
+	for i, m := range w.rxBuf().S()[:len(nets)] {
 		dst := "10." + strconv.Itoa(nets[i]) + ".0.0"
 		if nets[i] == 2 {
 			g.seq++
@@ -59,7 +59,7 @@ func (g *bypassRig) burst(payload int, nets ...int) {
 		copy(mempool.Data(m), f)
 	}
 	g.now += 1000
-	w.processRx(0, len(nets), g.now)
+	w.processRx(0, w.rxBuf().S()[:len(nets)], g.now)
 }
 
 func (g *bypassRig) backlog() int { n, _ := g.w.arch.Backlog(1); return n }
@@ -69,14 +69,14 @@ func (g *bypassRig) readBack(fn func(f []byte)) {
 	var tsc uint64
 	w := g.w
 	for {
-		n := rxBurst(g.r.ports[1].id, 0, w.rx.Addr(), 32, &tsc)
+		n := rxBurst(g.r.ports[1].id, 0, w.rxBuf().Addr(), 32, &tsc)
 		if n == 0 {
 			return
 		}
-		for _, m := range w.rx.S()[:n] {
+		for _, m := range w.rxBuf().S()[:n] {
 			fn(mempool.Frame(m))
 		}
-		w.rx.FreeBulk(n)
+		w.rxBuf().FreeBulk(n)
 	}
 }
 
@@ -99,7 +99,7 @@ func TestQueueBypass(t *testing.T) {
 
 	g.burst(22, many(8, 2)...) // empty queue, one port: straight to tx
 	require.Zero(t, g.backlog())
-	require.Same(t, b, w.pend, "the bypassed burst is the pending tx")
+	require.Same(t, &b.tx, w.pending, "the bypassed burst is the pending tx")
 	g.burst(22, many(5, 2)...) // again: the first pending burst goes out, this one waits
 	require.Zero(t, g.backlog())
 	g.burst(22, 2, 3, 2, 3, 2) // two ports: queued
@@ -157,30 +157,30 @@ func TestQueueBypassBackpressure(t *testing.T) {
 	// Fill b's ring but for 4 slots with frames numbered 200.
 	filler := 0
 	for {
-		require.True(t, g.r.pool.AllocBulk(w.rx, 32))
-		for _, m := range w.rx.S()[:32] {
+		require.True(t, g.r.pool.AllocBulk(w.rxBuf(), 32))
+		for _, m := range w.rxBuf().S()[:32] {
 			f := testpkt.UDP("10.0.0.2", "10.2.0.200", 1000, 9, 64, 0, 22)
 			mempool.SetLen(m, len(f))
 			copy(mempool.Data(m), f)
 		}
-		sent := txBurst(g.r.ports[1].id, 0, w.rx.Addr(), 32)
+		sent := txBurst(g.r.ports[1].id, 0, w.rxBuf().Addr(), 32)
 		filler += sent
 		if sent < 32 {
-			for i, m := range w.rx.S()[sent:32] { // refused: ours to free
-				w.rx.S()[i] = m
+			for i, m := range w.rxBuf().S()[sent:32] { // refused: ours to free
+				w.rxBuf().S()[i] = m
 			}
-			w.rx.FreeBulk(32 - sent)
+			w.rxBuf().FreeBulk(32 - sent)
 			break
 		}
 	}
 	var tsc uint64
-	require.Equal(t, 4, rxBurst(g.r.ports[1].id, 0, w.rx.Addr(), 4, &tsc))
-	w.rx.FreeBulk(4)
+	require.Equal(t, 4, rxBurst(g.r.ports[1].id, 0, w.rxBuf().Addr(), 4, &tsc))
+	w.rxBuf().FreeBulk(4)
 	filler -= 4
 
 	g.burst(22, many(8, 2)...)  // bypassed, pending: 4 will fit
 	g.burst(300, many(5, 2)...) // described while the first is pending; held behind it
-	require.Equal(t, 9, b.nheld)
+	require.Equal(t, 9, b.tx.n)
 	g.burst(22, many(3, 2)...) // not past held frames: queued
 	require.Equal(t, 3, g.backlog())
 	w.flushTx()
@@ -204,7 +204,7 @@ func TestQueueBypassBackpressure(t *testing.T) {
 	require.Equal(t, filler+4, n)
 	w.serveEgress(b, g.now) // the held frames, then the queue
 	w.flushTx()
-	require.Zero(t, b.nheld)
+	require.Zero(t, b.tx.n)
 	require.Zero(t, g.backlog())
 	w.publish()
 	c = g.r.Counters()

@@ -31,8 +31,8 @@ type mailbox struct {
 	slot atomic.Pointer[command]
 }
 
-// poll runs a pending command (called by the owner lcore once per iteration).
-func (w *worker) poll() {
+// runCommand runs a pending command (called by the owner lcore once per iteration).
+func (w *worker) runCommand() {
 	if c := w.mbox.slot.Load(); c != nil {
 		w.flushTx() // a command may take a while (a quiesce): send what is ready first
 		c.err = c.fn(w)

@@ -41,14 +41,14 @@ func TestDestinationCountExact(t *testing.T) {
 			now += int64(rng.IntN(200_000))
 			n := rng.IntN(33)
 			if n > 0 {
-				require.True(t, r.pool.AllocBulk(w.rx, n))
-				for _, m := range w.rx.S()[:n] {
+				require.True(t, r.pool.AllocBulk(w.rxBuf(), n))
+				for _, m := range w.rxBuf().S()[:n] {
 					ip := ips[rng.IntN(len(ips))]
 					f := testpkt.UDP("10.0.0.2", fmt.Sprintf("10.2.0.%d", ip&0xff), 1, 9, 64, 0, 22)
 					mempool.SetLen(m, len(f))
 					copy(mempool.Data(m), f)
 				}
-				w.processRx(0, n, now)
+				w.processRx(0, w.rxBuf().S()[:n], now)
 			}
 			for _, e := range w.egress {
 				w.serveEgress(e, now)

@@ -38,16 +38,16 @@ func TestQueuedBetweenAndDestinationIndex(t *testing.T) {
 	var all []sent
 	now := int64(0)
 	for burst := 0; burst < 12; burst++ { // 12 x 32 = 384 > limit 300: some tail drops
-		require.True(t, r.pool.AllocBulk(w.rx, 32))
+		require.True(t, r.pool.AllocBulk(w.rxBuf(), 32))
 		now += int64(1 + rng.IntN(1e6))
-		for i, m := range w.rx.S()[:32] {
+		for i, m := range w.rxBuf().S()[:32] {
 			dst := []string{"10.2.0.1", "10.2.0.2", "10.2.7.7"}[rng.IntN(3)]
 			f := testpkt.UDP("10.0.0.9", dst, uint16(1000+i), 53, 64, 0, 40)
 			mempool.SetLen(m, len(f))
 			copy(mempool.Data(m), f)
 			all = append(all, sent{now, dst})
 		}
-		w.processRx(0, 32, now)
+		w.processRx(0, w.rxBuf().S()[:32], now)
 		w.flushFree()
 	}
 	w.publish()

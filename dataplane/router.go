@@ -325,12 +325,11 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 	}
 	for i := 0; i < nw; i++ {
-		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery,
-			held: make([]heldPkt, 0, arpHoldMax), heldIn: make([]pkt.Desc, arpHoldMax)}
+		w := &worker{r: r, lcore: r.cfg.Workers[i], idx: i, pubEvery: r.cfg.PublishEvery, arp: newARPHold()}
 		r.workers = append(r.workers, w)
 		w.ringBuf = mempool.NewBurst(r.burst)
 		w.free = mempool.NewBurst(2 * MaxBurst)
-		w.in, w.inAlt = make([]pkt.Desc, r.burst), make([]pkt.Desc, r.burst)
+		w.descs = make([]pkt.Desc, r.burst)
 		w.egressOf = make([]*egressPort, len(r.ports))
 		w.cnt = make([]PortCounters, len(r.ports))
 		w.pub = newPublished(len(r.ports))
@@ -363,12 +362,6 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue), buf: mempool.NewBurst(r.burst)})
 	}
 	for _, w := range r.workers {
-		// processRx reads w.rx: the loop points it at the polled queue's array.
-		if len(w.rxqs) > 0 {
-			w.rx = w.rxqs[0].buf
-		} else {
-			w.rx = mempool.NewBurst(r.burst)
-		}
 		var err error
 		if w.poller, err = newPoller(w.rxqs, r.burst); err != nil {
 			return fmt.Errorf("lcore %d: %w", w.lcore, err)
@@ -399,9 +392,8 @@ func (r *Router) setupWorkers(ringName string) error {
 		}
 		for _, p := range owned {
 			pc := r.ports[p].cfg
-			e := &egressPort{pidx: p, id: r.ports[p].id, txq: r.ports[p].ownerTxq, tx: mempool.NewBurst(r.burst),
-				descs: make([]pkt.Desc, r.burst), due: make([]pkt.Desc, r.burst),
-				held: mempool.NewBurst(2 * r.burst), heldDs: make([]pkt.Desc, 2*r.burst)}
+			e := &egressPort{pidx: p, descs: make([]pkt.Desc, r.burst), due: make([]pkt.Desc, r.burst),
+				tx: newTxEdge(p, r.ports[p].id, r.ports[p].ownerTxq, 2*r.burst)}
 			burst := pc.BurstBytes
 			if burst <= 0 {
 				burst = link.DefaultBurstBytes(pc.RateBps, maxFrame+pc.Overhead)

@@ -129,12 +129,12 @@ func (r *Router) Stop() *Summary {
 					}
 				}
 			}
-			w.dropHeld()
+			w.dropARPHold()
 			if w.arch != nil {
 				w.arch.Drain(w)
 			}
 			for _, e := range w.egress {
-				w.dropHeldTx(e)
+				w.dropWaiting(&e.tx)
 				if e.delay != nil {
 					e.delay.Drain(w, pkt.DropShutdown)
 				}
@@ -200,7 +200,7 @@ func (r *Router) teardown() {
 		}
 	}
 	for _, w := range r.workers {
-		for _, b := range []*mempool.Burst{w.rx, w.ringBuf, w.free} {
+		for _, b := range []*mempool.Burst{w.ringBuf, w.free} {
 			if b != nil {
 				b.Close()
 			}
@@ -214,8 +214,7 @@ func (r *Router) teardown() {
 			b.b.Close()
 		}
 		for _, e := range w.egress {
-			e.tx.Close()
-			e.held.Close()
+			e.tx.arr.Close()
 		}
 		for _, q := range w.rxqs {
 			q.buf.Close()

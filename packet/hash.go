@@ -28,3 +28,11 @@ func FlowHash(src, dst uint32, sport, dport uint16, proto uint8) uint32 {
 	h ^= h >> 33
 	return uint32(h) ^ uint32(h>>32)
 }
+
+// Hash32 hashes a 32-bit key (an IPv4 address) for a table index: Knuth's
+// multiplicative hash, the key times 2^32 / golden ratio (odd, so a bijection). The
+// high bits are the well-mixed ones: a table of 2^k slots takes Hash32(key) >> (32-k).
+// Consecutive keys (the hosts of a subnet) land 2^k / golden ratio slots apart, so
+// they spread over the table instead of clustering. One multiply; the neighbor table
+// and the ARP hold's filter use it.
+func Hash32(key uint32) uint32 { return key * 2654435761 }

@@ -92,3 +92,22 @@ func TestFlowHashDistinguishes(t *testing.T) {
 	assert.NotEqual(t, base, FlowHash(0x0A000002, 0x0A02000A, 1235, 80, ProtoTCP))
 	assert.NotEqual(t, base, FlowHash(0x0A02000A, 0x0A000002, 80, 1234, ProtoTCP), "not symmetric")
 }
+
+// TestHash32Spreads: the 4096 hosts of a /20 fill at least 90% of a 4096-slot table's
+// top-12-bit indexes, and no slot gets more than 3 of them.
+func TestHash32Spreads(t *testing.T) {
+	var slots [4096]int
+	for ip := uint32(0x0a020000); ip < 0x0a021000; ip++ {
+		slots[Hash32(ip)>>20]++
+	}
+	used, most := 0, 0
+	for _, n := range slots {
+		if n > 0 {
+			used++
+		}
+		most = max(most, n)
+	}
+	if used < 4096*9/10 || most > 3 {
+		t.Fatalf("used %d of 4096 slots, most %d in one", used, most)
+	}
+}
