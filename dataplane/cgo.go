@@ -1,9 +1,10 @@
 package dataplane
 
-// All of the dataplane's cgo lives in this file: ethdev setup and teardown, the burst
-// calls of the poll loop (one call per iteration for the pending tx and every rx queue;
-// tx; tx-or-free for control frames; ring hand-off), and rte_lpm management (lookups
-// read its tables from Go: lpm.go). Everything else in the package is plain Go.
+// The dataplane's cgo lives in this file and in telemetry.go (dpdkq's rte_telemetry
+// commands, answered on DPDK's telemetry thread): ethdev setup and teardown, the burst calls of the poll
+// loop (one call per iteration for the pending tx and every rx queue; tx; tx-or-free
+// for control frames; ring hand-off), and rte_lpm management (lookups read its tables
+// from Go: lpm.go). Everything else in the package is plain Go.
 
 /*
 #cgo pkg-config: libdpdk
@@ -19,7 +20,6 @@ package dataplane
 #include <rte_cycles.h>
 #include <rte_errno.h>
 
-static int dq_errno(void) { return rte_errno; }
 
 // Copy a packet into another pool (its dynamic fields included) and free the original.
 static uintptr_t dq_move(uintptr_t m, uintptr_t mp) {
@@ -86,15 +86,20 @@ static unsigned dq_ring_get(uintptr_t r, uintptr_t arr, unsigned n, uint64_t *ts
 	return got;
 }
 
-static uintptr_t dq_ring_create(const char *name, unsigned size, int socket) {
-	return (uintptr_t)rte_ring_create(name, size, socket, RING_F_SC_DEQ);
+// Creators return NULL with rte_errno in *err, read on the thread that set it.
+static uintptr_t dq_ring_create(const char *name, unsigned size, int socket, int *err) {
+	struct rte_ring *r = rte_ring_create(name, size, socket, RING_F_SC_DEQ);
+	*err = r == NULL ? rte_errno : 0;
+	return (uintptr_t)r;
 }
 static void dq_ring_free(uintptr_t r) { rte_ring_free((struct rte_ring *)r); }
 static unsigned dq_ring_count(uintptr_t r) { return rte_ring_count((struct rte_ring *)r); }
 
-static uintptr_t dq_lpm_create(const char *name, int socket, uint32_t rules, uint32_t tbl8s) {
+static uintptr_t dq_lpm_create(const char *name, int socket, uint32_t rules, uint32_t tbl8s, int *err) {
 	struct rte_lpm_config c = { .max_rules = rules, .number_tbl8s = tbl8s, .flags = 0 };
-	return (uintptr_t)rte_lpm_create(name, socket, &c);
+	struct rte_lpm *l = rte_lpm_create(name, socket, &c);
+	*err = l == NULL ? rte_errno : 0;
+	return (uintptr_t)l;
 }
 static int dq_lpm_add(uintptr_t lpm, uint32_t ip, uint8_t depth, uint32_t nh) {
 	return rte_lpm_add((struct rte_lpm *)lpm, ip, depth, nh);
@@ -195,14 +200,11 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/dpdkq/dpdkq/lcore"
 )
 
-func dpdkErr(rc C.int) string {
-	if rc < 0 {
-		rc = -rc
-	}
-	return fmt.Sprintf("%s (errno %d)", C.GoString(C.rte_strerror(rc)), int(rc))
-}
+func dpdkErr(rc C.int) string { return lcore.Strerror(int(rc)) }
 
 // ---- burst calls (hot path) ----
 
@@ -284,9 +286,10 @@ func (r *Router) copyOffchip(m uintptr) uintptr {
 func ringCreate(name string, size int, socket int) (uintptr, error) {
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
-	r := C.dq_ring_create(cn, C.uint(size), C.int(socket))
+	var errno C.int
+	r := C.dq_ring_create(cn, C.uint(size), C.int(socket), &errno)
 	if r == 0 {
-		return 0, fmt.Errorf("rte_ring_create(%s, %d): %s", name, size, dpdkErr(C.dq_errno()))
+		return 0, fmt.Errorf("rte_ring_create(%s, %d): %s", name, size, dpdkErr(errno))
 	}
 	return uintptr(r), nil
 }
@@ -297,9 +300,10 @@ func ringCount(r uintptr) int { return int(C.dq_ring_count(C.uintptr_t(r))) }
 func lpmCreate(name string, rules, tbl8s uint32) (uintptr, error) {
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
-	l := C.dq_lpm_create(cn, -1, C.uint32_t(rules), C.uint32_t(tbl8s))
+	var errno C.int
+	l := C.dq_lpm_create(cn, -1, C.uint32_t(rules), C.uint32_t(tbl8s), &errno)
 	if l == 0 {
-		return 0, fmt.Errorf("rte_lpm_create(%s): %s", name, dpdkErr(C.dq_errno()))
+		return 0, fmt.Errorf("rte_lpm_create(%s): %s", name, dpdkErr(errno))
 	}
 	return uintptr(l), nil
 }
@@ -338,9 +342,25 @@ func probePort(devargs, name string) (uint16, error) {
 	defer C.free(unsafe.Pointer(cn))
 	var id C.uint16_t
 	if rc := C.dq_probe(ca, cn, &id); rc < 0 {
-		return 0, fmt.Errorf("probing device %q: %s", devargs, dpdkErr(rc))
+		return 0, fmt.Errorf("probing device %q: %s", devargs, probeErr(rc))
 	}
 	return uint16(id), nil
+}
+
+// probeErr explains rte_dev_probe's return codes. It returns a negative errno of its
+// own (-EFAULT: no bus recognises the name; -ENOTSUP: no driver takes it) or, for a
+// driver that refused the device, that driver's return value: usually -1, which is no
+// errno (as an errno it would read "Operation not permitted").
+func probeErr(rc C.int) string {
+	switch rc {
+	case -C.EFAULT:
+		return "no DPDK bus or driver recognises this device name (a vdev is named after its driver, e.g. net_pcap0 or net_ring0; a PCI device by its address)"
+	case -C.ENOTSUP, -C.ENODEV:
+		return "no DPDK driver takes this device (" + dpdkErr(rc) + ")"
+	case -1:
+		return "the driver refused the device or its arguments (for example a pcap file that cannot be opened); its log line above says why"
+	}
+	return dpdkErr(rc)
 }
 
 // setupPort configures, starts and (optionally) sets promiscuous mode; returns the

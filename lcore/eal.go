@@ -21,7 +21,12 @@ extern int dqLcoreEntry(unsigned int id);
 
 static int dq_entry(void *arg) { return dqLcoreEntry((unsigned int)(uintptr_t)arg); }
 static int dq_launch(unsigned int id) { return rte_eal_remote_launch(dq_entry, (void *)(uintptr_t)id, id); }
-static int dq_errno(void) { return rte_errno; }
+// rte_eal_init with its rte_errno read on the same thread, in the same call.
+static int dq_eal_init(int argc, char **argv, int *err) {
+	int ret = rte_eal_init(argc, argv);
+	*err = ret < 0 ? rte_errno : 0;
+	return ret;
+}
 static unsigned int dq_next_worker(unsigned int i) { return rte_get_next_lcore(i, 1, 0); }
 static uint64_t dq_tsc_hz(void) { return rte_get_tsc_hz(); }
 static uint64_t dq_rdtsc(void) { return rte_rdtsc(); }
@@ -65,9 +70,10 @@ func Init(args []string) error {
 			C.free(unsafe.Pointer(p))
 		}
 	}()
-	ret := C.rte_eal_init(C.int(len(argv)), (**C.char)(cargv))
+	var errno C.int
+	ret := C.dq_eal_init(C.int(len(argv)), (**C.char)(cargv), &errno)
 	if ret < 0 {
-		return fmt.Errorf("lcore: rte_eal_init(%v) failed: %s", args, Strerror(int(C.dq_errno())))
+		return fmt.Errorf("lcore: rte_eal_init(%v) failed: %s", args, Strerror(int(errno)))
 	}
 	inited = true
 	// Each worker lcore running a Go loop needs its own P, plus one for the runtime and
@@ -95,10 +101,17 @@ func Cleanup() error {
 	return nil
 }
 
-// Strerror returns DPDK's text for an errno value (positive).
+// Strerror returns DPDK's text for an errno value (rte_errno, or a negative return
+// code), with the number: the one rte_strerror wrapper of dpdkq's cgo packages. Read
+// rte_errno in the C function that made the failing call: it is per thread. 0 means
+// DPDK gave no reason (some failures, such as rte_eal_init finding its --file-prefix
+// taken by another process, only log one).
 func Strerror(errnum int) string {
 	if errnum < 0 {
 		errnum = -errnum
+	}
+	if errnum == 0 {
+		return "DPDK gave no error code (its log above says why)"
 	}
 	return fmt.Sprintf("%s (errno %d)", C.GoString(C.rte_strerror(C.int(errnum))), errnum)
 }

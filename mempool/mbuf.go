@@ -18,6 +18,10 @@ type Meta struct {
 	_       [4]byte
 }
 
+// Meta must fit the registered dynamic field (dq_meta_size bytes): this fails to
+// compile otherwise.
+var _ [metaFieldSize - unsafe.Sizeof(Meta{})]byte
+
 func at(m uintptr, off uintptr) unsafe.Pointer {
 	// m is C memory owned by DPDK; the GC never moves or frees it.
 	return unsafe.Add(unsafe.Pointer(nil), m+off) //nolint:govet
@@ -66,6 +70,3 @@ func SetLen(m uintptr, n int) {
 	*(*uint16)(at(m, offDataLen)) = uint16(n)
 	*(*uint32)(at(m, offPktLen)) = uint32(n)
 }
-
-// OlFlags reads the offload flags.
-func OlFlags(m uintptr) uint64 { return *(*uint64)(at(m, offOlFlags)) }

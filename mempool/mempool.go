@@ -16,7 +16,6 @@ package mempool
 #include <rte_malloc.h>
 #include <rte_errno.h>
 
-static int dq_errno(void) { return rte_errno; }
 static void dq_free_bulk(uintptr_t arr, unsigned n) { rte_pktmbuf_free_bulk((struct rte_mbuf **)arr, n); }
 static uintptr_t dq_alloc(struct rte_mempool *mp) { return (uintptr_t)rte_pktmbuf_alloc(mp); }
 static int dq_alloc_bulk(struct rte_mempool *mp, uintptr_t arr, unsigned n) {
@@ -24,22 +23,23 @@ static int dq_alloc_bulk(struct rte_mempool *mp, uintptr_t arr, unsigned n) {
 }
 static void dq_free(uintptr_t m) { rte_pktmbuf_free((struct rte_mbuf *)m); }
 
-// Copies each mbuf of src[0..n) into a new mbuf from mp, writing dst[i] (0 when mp is
-// exhausted). One call per burst: it models a write into a second memory.
-static unsigned dq_copy_bulk(struct rte_mempool *mp, uintptr_t src, uintptr_t dst, unsigned n) {
-	struct rte_mbuf **s = (struct rte_mbuf **)src, **d = (struct rte_mbuf **)dst;
-	unsigned ok = 0;
-	for (unsigned i = 0; i < n; i++) {
-		d[i] = rte_pktmbuf_copy(s[i], mp, 0, UINT32_MAX);
-		if (d[i] != NULL) ok++;
-	}
-	return ok;
+// The pool, or NULL with the reason in *err (rte_errno, read on the thread that set it).
+static struct rte_mempool *dq_pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket, int *err) {
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
+	*err = mp == NULL ? rte_errno : 0;
+	return mp;
 }
 
+// The size of mempool.Meta (checked at compile time on the Go side).
+enum { dq_meta_size = 16 };
 static const struct rte_mbuf_dynfield dq_meta_desc = {
-	.name = "dpdkq_meta", .size = 24, .align = 8,
+	.name = "dpdkq_meta", .size = dq_meta_size, .align = 8,
 };
-static int dq_register_meta(void) { return rte_mbuf_dynfield_register(&dq_meta_desc); }
+static int dq_register_meta(int *err) {
+	int off = rte_mbuf_dynfield_register(&dq_meta_desc);
+	*err = off < 0 ? rte_errno : 0;
+	return off;
+}
 
 // Field offsets as enumerators: cgo turns them into Go constants, so a field access
 // from Go is one load at a fixed displacement.
@@ -51,7 +51,6 @@ enum {
 	dq_off_port     = offsetof(struct rte_mbuf, port),
 	dq_off_nb_segs  = offsetof(struct rte_mbuf, nb_segs),
 	dq_off_buf_len  = offsetof(struct rte_mbuf, buf_len),
-	dq_off_ol_flags = offsetof(struct rte_mbuf, ol_flags),
 	dq_off_pool     = offsetof(struct rte_mbuf, pool),
 };
 */
@@ -60,7 +59,12 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/dpdkq/dpdkq/lcore"
 )
+
+// metaFieldSize is the size of the registered metadata dynfield (Meta fits it).
+const metaFieldSize = uintptr(C.dq_meta_size)
 
 // DefaultDataRoom is RTE_MBUF_DEFAULT_BUF_SIZE: 2048 bytes of data plus headroom.
 const DefaultDataRoom = C.RTE_MBUF_DEFAULT_BUF_SIZE
@@ -83,10 +87,11 @@ func Create(name string, n, cache, dataRoom uint, socket int) (*Pool, error) {
 	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	mp := C.rte_pktmbuf_pool_create(cname, C.uint(n), C.uint(cache), 0, C.uint16_t(dataRoom), C.int(socket))
+	var errno C.int
+	mp := C.dq_pool_create(cname, C.uint(n), C.uint(cache), C.uint16_t(dataRoom), C.int(socket), &errno)
 	if mp == nil {
 		return nil, fmt.Errorf("mempool %q: rte_pktmbuf_pool_create(n=%d cache=%d room=%d): %s (with --no-huge, raise eal.memory_mb)",
-			name, n, cache, dataRoom, C.GoString(C.rte_strerror(C.dq_errno())))
+			name, n, cache, dataRoom, lcore.Strerror(int(errno)))
 	}
 	return &Pool{mp: mp, name: name, size: int(n)}, nil
 }
@@ -123,12 +128,6 @@ func (p *Pool) AllocBulk(b *Burst, n int) bool {
 	return C.dq_alloc_bulk(p.mp, C.uintptr_t(b.Addr()), C.uint(n)) == 0
 }
 
-// CopyBulk copies src[0..n) into new mbufs from p, written to dst[0..n) (0 where the
-// pool ran dry). It returns how many copies succeeded. One cgo call per burst.
-func (p *Pool) CopyBulk(src, dst *Burst, n int) int {
-	return int(C.dq_copy_bulk(p.mp, C.uintptr_t(src.Addr()), C.uintptr_t(dst.Addr()), C.uint(n)))
-}
-
 // Field offsets inside struct rte_mbuf (constants from the C header).
 const (
 	offBufAddr = uintptr(C.dq_off_buf_addr)
@@ -138,15 +137,15 @@ const (
 	offPort    = uintptr(C.dq_off_port)
 	offNbSegs  = uintptr(C.dq_off_nb_segs)
 	offBufLen  = uintptr(C.dq_off_buf_len)
-	offOlFlags = uintptr(C.dq_off_ol_flags)
 	offPool    = uintptr(C.dq_off_pool)
 )
 
 // RegisterMeta registers the metadata dynfield. Call once after EAL init.
 func RegisterMeta() error {
-	off := C.dq_register_meta()
+	var errno C.int
+	off := C.dq_register_meta(&errno)
 	if off < 0 {
-		return fmt.Errorf("mempool: registering mbuf dynfield: %s", C.GoString(C.rte_strerror(C.dq_errno())))
+		return fmt.Errorf("mempool: registering mbuf dynfield: %s", lcore.Strerror(int(errno)))
 	}
 	offMeta = uintptr(off)
 	return nil
@@ -186,12 +185,5 @@ func (b *Burst) Close() {
 func (b *Burst) FreeBulk(n int) {
 	if n > 0 {
 		C.dq_free_bulk(C.uintptr_t(uintptr(b.base)), C.uint(n))
-	}
-}
-
-// FreeBulkAt frees n handles stored at a C address (for arrays owned elsewhere).
-func FreeBulkAt(addr uintptr, n int) {
-	if n > 0 {
-		C.dq_free_bulk(C.uintptr_t(addr), C.uint(n))
 	}
 }
