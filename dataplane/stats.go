@@ -1,8 +1,9 @@
 package dataplane
 
 import (
-	"sync/atomic"
+	"unsafe"
 
+	"github.com/dpdkq/dpdkq/internal/seqlock"
 	"github.com/dpdkq/dpdkq/pkt"
 )
 
@@ -51,65 +52,33 @@ func (c *PortCounters) DropTotal() uint64 {
 	return t
 }
 
-// published is a seqlock-protected copy of an lcore's counters: the owner writes it
-// every few bursts, any goroutine reads it. Values are stored atomically (so the race
-// detector and torn 64-bit reads are not a concern) and the sequence number makes a
-// reader's copy consistent across fields.
+// published is an lcore's counters as last published: the owner writes it every few
+// hundred loop iterations, any goroutine reads it. One seqlock record holds every
+// port's counters, so a reader's copy is one publication across all ports; the
+// record's shadow means a publication stores only the words that changed.
 type published struct {
-	seq  atomic.Uint64
-	vals []atomic.Uint64
+	set seqlock.Set
 }
 
 func newPublished(nports int) *published {
-	return &published{vals: make([]atomic.Uint64, nports*countersPerPort)}
+	return &published{set: seqlock.New(1, nports*countersPerPort)}
 }
 
-func (p *published) store(src []PortCounters) {
-	p.seq.Add(1) // odd: writing
-	v := p.vals
-	for i := range src {
-		c := &src[i]
-		b := v[i*countersPerPort:]
-		b[0].Store(c.RxPackets)
-		b[1].Store(c.RxBytes)
-		b[2].Store(c.TxPackets)
-		b[3].Store(c.TxBytes)
-		b[4].Store(c.Fwd)
-		b[5].Store(c.Generated)
-		b[6].Store(c.GenFailed)
-		b[7].Store(c.Marks)
-		b[8].Store(c.Local)
-		b[9].Store(c.TxHeld)
-		for r := range c.Drops {
-			b[10+r].Store(c.Drops[r])
-		}
+// counterWords views the counters as the words of a seqlock record (PortCounters is
+// countersPerPort uint64s: TestPortCountersAreWords).
+func counterWords(c []PortCounters) []uint64 {
+	if len(c) == 0 {
+		return nil
 	}
-	p.seq.Add(1) // even: stable
+	return unsafe.Slice((*uint64)(unsafe.Pointer(&c[0])), len(c)*countersPerPort)
 }
 
-// load adds the published counters into dst (len = nports), retrying while a write is
-// in progress.
+func (p *published) store(src []PortCounters) { p.set.Write(0, counterWords(src)) }
+
+// load adds the published counters into dst (len = nports).
 func (p *published) load(dst []PortCounters) {
 	tmp := make([]PortCounters, len(dst))
-	for {
-		s := p.seq.Load()
-		if s&1 == 1 {
-			continue
-		}
-		for i := range tmp {
-			b := p.vals[i*countersPerPort:]
-			c := &tmp[i]
-			c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes = b[0].Load(), b[1].Load(), b[2].Load(), b[3].Load()
-			c.Fwd, c.Generated, c.GenFailed, c.Marks = b[4].Load(), b[5].Load(), b[6].Load(), b[7].Load()
-			c.Local, c.TxHeld = b[8].Load(), b[9].Load()
-			for r := range c.Drops {
-				c.Drops[r] = b[10+r].Load()
-			}
-		}
-		if p.seq.Load() == s {
-			break
-		}
-	}
+	p.set.Read(0, counterWords(tmp))
 	for i := range dst {
 		dst[i].add(&tmp[i])
 	}

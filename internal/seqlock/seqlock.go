@@ -1,6 +1,7 @@
 // Package seqlock holds the single-writer, many-reader seqlocks dpdkq publishes
 // statistics through: Set, records each under its own counter (the buffer models,
-// carving and hybrid, which otherwise depend on nothing of dpdkq), and Block, one
+// carving and hybrid, which otherwise depend on nothing of dpdkq; the dataplane's
+// per-lcore port counters, as one record), and Block, one
 // counter over a block of words (an Arch's statistics in voq).
 package seqlock
 
