@@ -74,6 +74,10 @@ type nexthop struct {
 	local  bool // addressed to the router itself
 }
 
+// onStart, when set (by this package's tests), sees every router start brought up, so
+// the test binary can check at its end that each was stopped with every mbuf back.
+var onStart func(*Router)
+
 var metaOnce sync.Once
 var metaErr error
 var runSeq atomic.Int64
@@ -162,6 +166,9 @@ func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 		}
 	}
 	r.launched = launch
+	if onStart != nil {
+		onStart(r)
+	}
 	log.Info("dataplane started", zap.Int("ports", len(r.ports)), zap.Uints("workers", cfg.Workers),
 		zap.Int("mbufs", cfg.Mbufs), zap.Int("burst", cfg.Burst))
 	return r, nil
