@@ -28,8 +28,12 @@ type PortSummary struct {
 	DropTotal uint64            `json:"drop_total"` // sum of Drops
 	Queued    uint64            `json:"queued_at_stop"`
 	Balanced  bool              `json:"balanced"` // rx = forwarded + local + drops + queued
-	Device    *DevStats         `json:"device,omitempty"`
-	Queue     *QueueSummary     `json:"egress_queue,omitempty"` // everything queued for this port
+	// RxLost are frames that reached the device but never dpdkq (its rx ring full:
+	// imissed; bad frames: ierrors; no mbuf for them: rx_nombuf), outside the balance
+	// above: what arrived at the port is RxPackets + RxLost.
+	RxLost uint64        `json:"rx_lost"`
+	Device *DevStats     `json:"device,omitempty"`
+	Queue  *QueueSummary `json:"egress_queue,omitempty"` // everything queued for this port
 	// Settings are the port's resolved settings as the operator wrote them and as used
 	// (e.g. "limit": "10ms = 78125 B at 62.5Mbps"); filled by the CLI.
 	Settings map[string]string `json:"settings,omitempty"`
@@ -170,6 +174,7 @@ func (r *Router) Stop() *Summary {
 			}
 			if ds, err := portStats(r.ports[i].id); err == nil {
 				ps.Device = &ds
+				ps.RxLost = ds.IMissed + ds.IErrors + ds.RxNoMbuf
 			}
 			s.Ports = append(s.Ports, ps)
 		}
