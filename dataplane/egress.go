@@ -103,45 +103,38 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc) int {
 		w.flushTx() // the pending burst first: one edge pending at a time, each in order
 	}
 	behind := t.n > 0 // frames the device refused wait at the edge
-	arr := t.arr.S()
-	room := len(arr) - t.n
-	bytes, kept := 0, 0
+	arr := t.arr.S()[t.n:]
+	n := min(len(ds), len(arr))
 	nr := t.nruns
 	run := fwdRun{in: ds[0].InPort}
 	if nr > 0 {
 		nr--
 		run = t.runs[nr] // continued if the burst starts with the same input port
 	}
-	k := t.n
-	for i := range ds {
+	bytes := 0
+	for i := range ds[:n] {
 		d := &ds[i]
 		if d.Flags&pkt.FlagMarkCE != 0 {
 			if packet.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
 				w.cnt[d.InPort].Marks++
 			}
 		}
+		arr[i] = d.Mbuf
 		bytes += int(d.Len)
-		if i >= room {
-			w.dropMbuf(d.Mbuf, int(d.InPort), pkt.DropTxFull) // not expected: see txEdge
-			continue
-		}
-		arr[k] = d.Mbuf
-		k++
-		kept += int(d.Len)
 		if d.InPort != run.in {
-			if run.n > 0 {
-				t.runs[nr] = run
-				nr++
-			}
+			t.runs[nr] = run
+			nr++
 			run = fwdRun{in: d.InPort}
 		}
 		run.n++
 	}
-	if run.n > 0 {
-		t.runs[nr] = run
-		nr++
+	t.runs[nr] = run
+	t.n, t.nruns, t.bytes = t.n+n, nr+1, t.bytes+bytes
+	for i := range ds[n:] { // no room left (not expected: see txEdge)
+		d := &ds[n+i]
+		bytes += int(d.Len)
+		w.dropMbuf(d.Mbuf, int(d.InPort), pkt.DropTxFull)
 	}
-	t.n, t.nruns, t.bytes = k, nr, t.bytes+kept
 	switch {
 	case behind:
 		// They go together at the port's next service.
