@@ -18,8 +18,24 @@
 // WRED here is one average per queue (the queue's congestion) and up to 8 profiles
 // (thresholds and maxp) selected by Packet.Class (taken modulo 8), each class keeping
 // its own count.
-// ECN: between the thresholds an ECT packet is marked instead of dropped; at or above
-// max_th it is always dropped. "Gentle" RED is not implemented.
+//
+// Options (each named as in the config file; all off by default, which is Floyd and
+// Jacobson's 1993 algorithm and what Linux's sch_red and DPDK's rte_red do unless told
+// otherwise):
+//   - gentle (Floyd, "Recommendation on using the gentle_ variant of RED", 2000; ns-3's
+//     Gentle): between max_th and 2*max_th pb rises linearly from maxp to 1 instead of
+//     jumping to 1, with the same count spacing; the forced region starts at 2*max_th.
+//   - adaptive (Floyd, Gummadi, Shenker, "Adaptive RED", 2001; Linux's adaptive flag):
+//     every adapt_interval (500 ms) maxp moves toward the band
+//     [min_th + 0.4*(max_th-min_th), min_th + 0.6*(max_th-min_th)]: above it and with
+//     maxp <= 0.5, maxp += min(0.01, maxp/4); below it and with maxp >= 0.01,
+//     maxp *= 0.9. The average used is the one at the period's time (aged over an idle
+//     queue). Each profile adapts its own maxp. Like PIE's update, the periods are run
+//     by the first arrival after them, each with the average of its own time.
+//   - ECN as in Linux: with ecn on, an ECT packet is marked instead of dropped, in the
+//     probabilistic region and in the forced one (at or above max_th, or 2*max_th when
+//     gentle), unless harddrop is on, which drops in the forced region as before.
+//     A non-ECT packet is dropped.
 
 package aqm
 
@@ -64,9 +80,24 @@ type REDParams struct {
 	TxTime       time.Duration
 	LinkRate     float64 // bits/s, used when TxTime is 0
 	IdlePktBytes int     // bytes of the "small packet" of the idle decay; 0 means 64
-	ECN          bool    // mark ECT packets instead of dropping them below MaxTh
+	ECN          bool    // mark ECT packets instead of dropping them (see HardDrop)
 	Seed         uint64  // seed of the random stream (mixed with the per-queue seed by Spec.New)
+
+	HardDrop      bool          // with ECN: drop (never mark) in the forced region; off by default
+	Gentle        bool          // pb from maxp to 1 between MaxTh and 2*MaxTh; off by default
+	Adaptive      bool          // adapt maxp toward the target band (Adaptive RED); off by default
+	AdaptInterval time.Duration // period of the adaptation; 0 means 500 ms
 }
+
+// Adaptive RED's constants (Floyd, Gummadi, Shenker 2001).
+const (
+	aredMaxP     = 0.5  // maxp is not increased beyond this
+	aredMinP     = 0.01 // nor decreased below this
+	aredAlphaMax = 0.01 // largest additive step
+	aredBeta     = 0.9  // multiplicative decrease
+	aredBandLo   = 0.4  // target band, as fractions of max_th - min_th above min_th
+	aredBandHi   = 0.6
+)
 
 // MaxREDProfiles is the number of traffic classes, hence of WRED profiles.
 const MaxREDProfiles = 8
@@ -74,7 +105,9 @@ const MaxREDProfiles = 8
 // redProfile is a profile converted for the hot path.
 type redProfile struct {
 	minTh, maxTh float64
-	slope        float64 // maxp / (maxTh - minTh)
+	maxp         float64 // 1/maxp_inv, the starting maxp when adaptive
+	bandLo       float64 // adaptive: the target band of the average
+	bandHi       float64
 }
 
 // REDConfig is a validated REDParams. Build it with NewREDConfig.
@@ -85,8 +118,13 @@ type REDConfig struct {
 	txTime  float64 // ns per small packet
 	profile [MaxREDProfiles]redProfile
 	ecn     bool
-	seed    uint64
-	valid   bool
+	// markForced: ECN on and harddrop off, so ECT packets are marked in the forced region.
+	markForced  bool
+	gentle      bool
+	adaptive    bool
+	adaptPeriod int64 // ns
+	seed        uint64
+	valid       bool
 }
 
 // NewREDConfig validates p, fills defaults and resolves the per-class profiles.
@@ -106,7 +144,14 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 	if p.IdlePktBytes == 0 {
 		p.IdlePktBytes = 64
 	}
-	c := REDConfig{unit: p.Unit, ecn: p.ECN, seed: p.Seed, valid: true}
+	if p.AdaptInterval == 0 {
+		p.AdaptInterval = 500 * time.Millisecond
+	}
+	if err := checkDuration("red.adapt_interval", p.AdaptInterval, 10*time.Millisecond, 100*time.Second); err != nil {
+		return REDConfig{}, err
+	}
+	c := REDConfig{unit: p.Unit, ecn: p.ECN, markForced: p.ECN && !p.HardDrop, gentle: p.Gentle,
+		adaptive: p.Adaptive, adaptPeriod: int64(p.AdaptInterval), seed: p.Seed, valid: true}
 	c.w = math.Ldexp(1, -int(p.WqLog2))
 	c.log1mw = math.Log1p(-c.w)
 	switch {
@@ -140,10 +185,13 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 		if pr.MaxPInv < 1 || pr.MaxPInv > 1000 {
 			return REDConfig{}, paramErr(fmt.Sprintf("red.profiles[%d].maxp_inv", i), pr.MaxPInv, "want 1..1000")
 		}
+		d := float64(pr.MaxTh - pr.MinTh)
 		c.profile[i] = redProfile{
-			minTh: float64(pr.MinTh),
-			maxTh: float64(pr.MaxTh),
-			slope: 1 / float64(pr.MaxPInv) / float64(pr.MaxTh-pr.MinTh),
+			minTh:  float64(pr.MinTh),
+			maxTh:  float64(pr.MaxTh),
+			maxp:   1 / float64(pr.MaxPInv),
+			bandLo: float64(pr.MinTh) + aredBandLo*d,
+			bandHi: float64(pr.MinTh) + aredBandHi*d,
 		}
 	}
 	for i := len(p.Profiles); i < MaxREDProfiles; i++ {
@@ -157,10 +205,15 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 type RED struct {
 	cfg       REDConfig
 	rng       rng
-	avg       float64                // EWMA of the queue length, in cfg.unit
-	idleStart int64                  // when the queue last became empty
-	lastP     float64                // base probability pb of the last decision
-	count     [MaxREDProfiles]uint32 // per class: packets accepted since its last drop
+	avg       float64                 // EWMA of the queue length, in cfg.unit
+	idleStart int64                   // when the queue last became empty
+	idle      bool                    // the queue is empty (since idleStart)
+	lastP     float64                 // base probability pb of the last decision
+	count     [MaxREDProfiles]uint32  // per class: packets accepted since its last drop
+	slope     [MaxREDProfiles]float64 // per class: maxp / (max_th - min_th)
+	maxp      [MaxREDProfiles]float64 // per class: maxp (adapted when adaptive)
+	started   bool                    // adaptive: nextAdapt is set
+	nextAdapt int64                   // adaptive: time of the next adaptation
 	drops     uint64
 	marks     uint64
 }
@@ -172,12 +225,27 @@ func NewRED(cfg REDConfig) *RED {
 	if !cfg.valid {
 		panic("aqm: NewRED needs a config from NewREDConfig")
 	}
-	return &RED{cfg: cfg, rng: newRNG(cfg.seed)}
+	r := &RED{cfg: cfg, rng: newRNG(cfg.seed), idle: true}
+	r.resetMaxP()
+	return r
+}
+
+// resetMaxP sets every class's maxp (and slope) to its configured value.
+func (r *RED) resetMaxP() {
+	for i := range r.maxp {
+		r.setMaxP(i, r.cfg.profile[i].maxp)
+	}
+}
+
+func (r *RED) setMaxP(cl int, maxp float64) {
+	pr := &r.cfg.profile[cl]
+	r.maxp[cl] = maxp
+	r.slope[cl] = maxp / (pr.maxTh - pr.minTh)
 }
 
 // SetConfig applies a new configuration live. The average, the per-class counts and
 // the random stream are kept, unless the unit changes: then the average no longer
-// means anything and restarts from 0.
+// means anything and restarts from 0. maxp restarts from the new profiles' values.
 func (r *RED) SetConfig(cfg REDConfig) {
 	if !cfg.valid {
 		panic("aqm: RED.SetConfig needs a config from NewREDConfig")
@@ -186,7 +254,11 @@ func (r *RED) SetConfig(cfg REDConfig) {
 		r.avg = 0
 		r.count = [MaxREDProfiles]uint32{}
 	}
+	if cfg.adaptPeriod != r.cfg.adaptPeriod || !cfg.adaptive {
+		r.started = false // the adaptation schedule restarts at the next arrival
+	}
 	r.cfg = cfg
+	r.resetMaxP()
 }
 
 // maxREDCount bounds count: once count*pb >= 1 the drop is certain anyway, and a
@@ -196,6 +268,9 @@ const maxREDCount = 1 << 30
 // Enqueue updates the average and decides for an arriving packet (q excludes it).
 func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	c := &r.cfg
+	if c.adaptive {
+		r.adapt(now)
+	}
 	if q.Packets == 0 {
 		if idle := now - r.idleStart; idle > 0 {
 			r.avg *= math.Exp(float64(idle) / c.txTime * c.log1mw)
@@ -210,32 +285,84 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	}
 	cl := p.Class & (MaxREDProfiles - 1)
 	pr := &c.profile[cl]
+	var pb float64
 	switch {
 	case r.avg < pr.minTh:
 		r.lastP = 0
 		r.count[cl] = 0
+		r.idle = false
 		return Pass
-	case r.avg >= pr.maxTh:
+	case r.avg < pr.maxTh:
+		pb = (r.avg - pr.minTh) * r.slope[cl]
+	case c.gentle && r.avg < 2*pr.maxTh:
+		pb = r.maxp[cl] + (r.avg-pr.maxTh)*(1-r.maxp[cl])/pr.maxTh
+	default:
 		r.lastP = 1
 		r.count[cl] = 0
-		r.drops++
-		return Drop
+		return r.congested(c.markForced, p, q)
 	}
-	pb := (r.avg - pr.minTh) * pr.slope
 	r.lastP = pb
 	if r.rng.float()*(1-float64(r.count[cl])*pb) >= pb {
 		if r.count[cl] < maxREDCount {
 			r.count[cl]++
 		}
+		r.idle = false
 		return Pass
 	}
 	r.count[cl] = 0
-	if c.ecn && p.ECT {
+	return r.congested(c.ecn, p, q)
+}
+
+// congested is the verdict for a packet RED selected: a mark when marking is allowed
+// and the packet is ECT, else a drop.
+func (r *RED) congested(mark bool, p Packet, q Backlog) Verdict {
+	if mark && p.ECT {
 		r.marks++
+		r.idle = false
 		return Mark
 	}
 	r.drops++
+	r.idle = q.Packets == 0
 	return Drop
+}
+
+// adapt runs every Adaptive RED period whose time has come, each with the average of
+// its own time: the current one, aged over the idle time when the queue has been
+// empty since before the period. A period that changes nothing is followed by
+// identical ones while the average cannot move (queue busy, or every class below its
+// band), so those are skipped.
+func (r *RED) adapt(now int64) {
+	c := &r.cfg
+	if !r.started {
+		r.started = true
+		r.nextAdapt = now + c.adaptPeriod
+		return
+	}
+	for now >= r.nextAdapt {
+		t := r.nextAdapt
+		avg := r.avg
+		if r.idle && t > r.idleStart {
+			avg *= math.Exp(float64(t-r.idleStart) / c.txTime * c.log1mw)
+		}
+		changed, settled := false, true
+		for cl := range r.maxp {
+			pr := &c.profile[cl]
+			mp := r.maxp[cl]
+			switch {
+			case avg > pr.bandHi && mp <= aredMaxP:
+				r.setMaxP(cl, mp+min(aredAlphaMax, mp/4))
+				changed = true
+			case avg < pr.bandLo && mp >= aredMinP:
+				r.setMaxP(cl, mp*aredBeta)
+				changed = true
+			}
+			settled = settled && avg < pr.bandLo
+		}
+		r.nextAdapt += c.adaptPeriod
+		if !changed && (!r.idle || settled) && now >= r.nextAdapt {
+			r.nextAdapt += (now-r.nextAdapt)/c.adaptPeriod*c.adaptPeriod + c.adaptPeriod
+		}
+	}
 }
 
 // Dequeue notes the start of an idle period when the queue becomes empty; it always
@@ -243,6 +370,7 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 func (r *RED) Dequeue(now int64, p Packet, q Backlog) Verdict {
 	if q.Packets == 0 {
 		r.idleStart = now
+		r.idle = true
 	}
 	return Pass
 }
