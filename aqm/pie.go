@@ -132,6 +132,7 @@ type PIEConfig struct {
 	activeThreshold           int
 	derandomize               bool
 	byteMode                  bool
+	options                   bool // any of linux, activeStates, !derandomize, byteMode
 	valid                     bool
 }
 
@@ -226,6 +227,7 @@ func NewPIEConfig(p PIEParams) (PIEConfig, error) {
 		byteMode:        p.ByteMode,
 		valid:           true,
 	}
+	c.options = c.linux || c.activeStates || !c.derandomize || c.byteMode
 	if p.NoBurstAllowance {
 		c.maxBurst = 0
 	}
@@ -287,6 +289,42 @@ func (e *PIE) SetConfig(cfg PIEConfig) {
 
 // Enqueue decides for an arriving packet; q is the backlog before it is added.
 func (e *PIE) Enqueue(now int64, p Packet, q Backlog) Verdict {
+	c := &e.cfg
+	if c.options {
+		return e.enqueueOptions(now, p, q)
+	}
+	// The default: rfc, de-randomized, no byte mode, always active.
+	e.catchUp(now, q.Bytes)
+	if e.prob == 0 && 2*e.qdelayOld < c.target && 2*e.qdelay(q.Bytes) < c.target {
+		e.burst = c.maxBurst
+	}
+	if e.burst > 0 ||
+		(2*e.qdelayOld < c.target && e.prob < 0.2) ||
+		q.Bytes < 2*c.mtu {
+		return Pass
+	}
+	if e.prob == 0 {
+		e.accu = 0
+	}
+	e.accu += e.prob
+	if e.accu < pieAccuLow {
+		return Pass
+	}
+	if e.accu < pieAccuHigh && e.rng.float() >= e.prob {
+		return Pass
+	}
+	e.accu = 0
+	if c.ecn && p.ECT && e.prob <= c.ecnThreshold {
+		e.marks++
+		return Mark
+	}
+	e.drops++
+	return Drop
+}
+
+// enqueueOptions is Enqueue for every other combination of variant and options (kept
+// apart so that the default path carries no test for them).
+func (e *PIE) enqueueOptions(now int64, p Packet, q Backlog) Verdict {
 	c := &e.cfg
 	if e.inactive {
 		if q.Bytes < c.activeThreshold {
@@ -353,9 +391,7 @@ func (e *PIE) activate(now int64) {
 // Dequeue measures the packet just removed (q is what remains) and always passes.
 func (e *PIE) Dequeue(now int64, p Packet, q Backlog) Verdict {
 	c := &e.cfg
-	if !e.inactive {
-		e.catchUp(now, q.Bytes+p.Len) // periods that ended before this departure
-	}
+	e.catchUp(now, q.Bytes+p.Len) // periods that ended before this departure (none while inactive)
 	if !c.rateEst {
 		e.sojourn = now - p.EnqTime
 		if c.linux {

@@ -103,9 +103,12 @@ const (
 const MaxREDProfiles = 8
 
 // redProfile is a profile converted for the hot path.
+// Each RED holds its own copy of its config, so adaptive RED adapts maxp and slope in
+// place (SetConfig restores the configured values).
 type redProfile struct {
 	minTh, maxTh float64
-	maxp         float64 // 1/maxp_inv, the starting maxp when adaptive
+	slope        float64 // maxp / (maxTh - minTh)
+	maxp         float64 // 1/maxp_inv, then adapted when adaptive
 	bandLo       float64 // adaptive: the target band of the average
 	bandHi       float64
 }
@@ -189,6 +192,7 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 		c.profile[i] = redProfile{
 			minTh:  float64(pr.MinTh),
 			maxTh:  float64(pr.MaxTh),
+			slope:  1 / float64(pr.MaxPInv) / d,
 			maxp:   1 / float64(pr.MaxPInv),
 			bandLo: float64(pr.MinTh) + aredBandLo*d,
 			bandHi: float64(pr.MinTh) + aredBandHi*d,
@@ -205,15 +209,12 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 type RED struct {
 	cfg       REDConfig
 	rng       rng
-	avg       float64                 // EWMA of the queue length, in cfg.unit
-	idleStart int64                   // when the queue last became empty
-	idle      bool                    // the queue is empty (since idleStart)
-	lastP     float64                 // base probability pb of the last decision
-	count     [MaxREDProfiles]uint32  // per class: packets accepted since its last drop
-	slope     [MaxREDProfiles]float64 // per class: maxp / (max_th - min_th)
-	maxp      [MaxREDProfiles]float64 // per class: maxp (adapted when adaptive)
-	started   bool                    // adaptive: nextAdapt is set
-	nextAdapt int64                   // adaptive: time of the next adaptation
+	avg       float64                // EWMA of the queue length, in cfg.unit
+	idleStart int64                  // when the queue last became empty
+	lastP     float64                // base probability pb of the last decision
+	count     [MaxREDProfiles]uint32 // per class: packets accepted since its last drop
+	started   bool                   // adaptive: nextAdapt is set
+	nextAdapt int64                  // adaptive: time of the next adaptation
 	drops     uint64
 	marks     uint64
 }
@@ -225,22 +226,13 @@ func NewRED(cfg REDConfig) *RED {
 	if !cfg.valid {
 		panic("aqm: NewRED needs a config from NewREDConfig")
 	}
-	r := &RED{cfg: cfg, rng: newRNG(cfg.seed), idle: true}
-	r.resetMaxP()
-	return r
+	return &RED{cfg: cfg, rng: newRNG(cfg.seed)}
 }
 
-// resetMaxP sets every class's maxp (and slope) to its configured value.
-func (r *RED) resetMaxP() {
-	for i := range r.maxp {
-		r.setMaxP(i, r.cfg.profile[i].maxp)
-	}
-}
-
-func (r *RED) setMaxP(cl int, maxp float64) {
-	pr := &r.cfg.profile[cl]
-	r.maxp[cl] = maxp
-	r.slope[cl] = maxp / (pr.maxTh - pr.minTh)
+// setMaxP sets class cl's maxp and the slope that follows from it.
+func (pr *redProfile) setMaxP(maxp float64) {
+	pr.maxp = maxp
+	pr.slope = maxp / (pr.maxTh - pr.minTh)
 }
 
 // SetConfig applies a new configuration live. The average, the per-class counts and
@@ -258,7 +250,6 @@ func (r *RED) SetConfig(cfg REDConfig) {
 		r.started = false // the adaptation schedule restarts at the next arrival
 	}
 	r.cfg = cfg
-	r.resetMaxP()
 }
 
 // maxREDCount bounds count: once count*pb >= 1 the drop is certain anyway, and a
@@ -269,7 +260,9 @@ const maxREDCount = 1 << 30
 func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	c := &r.cfg
 	if c.adaptive {
-		r.adapt(now)
+		// An arrival that finds the queue empty means it has been empty since idleStart;
+		// one that finds packets means it has been busy since the previous arrival.
+		r.adapt(now, q.Packets == 0)
 	}
 	if q.Packets == 0 {
 		if idle := now - r.idleStart; idle > 0 {
@@ -290,39 +283,34 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	case r.avg < pr.minTh:
 		r.lastP = 0
 		r.count[cl] = 0
-		r.idle = false
 		return Pass
 	case r.avg < pr.maxTh:
-		pb = (r.avg - pr.minTh) * r.slope[cl]
+		pb = (r.avg - pr.minTh) * pr.slope
 	case c.gentle && r.avg < 2*pr.maxTh:
-		pb = r.maxp[cl] + (r.avg-pr.maxTh)*(1-r.maxp[cl])/pr.maxTh
+		pb = pr.maxp + (r.avg-pr.maxTh)*(1-pr.maxp)/pr.maxTh
 	default:
 		r.lastP = 1
 		r.count[cl] = 0
-		return r.congested(c.markForced, p, q)
+		if c.markForced && p.ECT {
+			r.marks++
+			return Mark
+		}
+		r.drops++
+		return Drop
 	}
 	r.lastP = pb
 	if r.rng.float()*(1-float64(r.count[cl])*pb) >= pb {
 		if r.count[cl] < maxREDCount {
 			r.count[cl]++
 		}
-		r.idle = false
 		return Pass
 	}
 	r.count[cl] = 0
-	return r.congested(c.ecn, p, q)
-}
-
-// congested is the verdict for a packet RED selected: a mark when marking is allowed
-// and the packet is ECT, else a drop.
-func (r *RED) congested(mark bool, p Packet, q Backlog) Verdict {
-	if mark && p.ECT {
+	if c.ecn && p.ECT {
 		r.marks++
-		r.idle = false
 		return Mark
 	}
 	r.drops++
-	r.idle = q.Packets == 0
 	return Drop
 }
 
@@ -331,7 +319,7 @@ func (r *RED) congested(mark bool, p Packet, q Backlog) Verdict {
 // empty since before the period. A period that changes nothing is followed by
 // identical ones while the average cannot move (queue busy, or every class below its
 // band), so those are skipped.
-func (r *RED) adapt(now int64) {
+func (r *RED) adapt(now int64, idle bool) {
 	c := &r.cfg
 	if !r.started {
 		r.started = true
@@ -341,25 +329,24 @@ func (r *RED) adapt(now int64) {
 	for now >= r.nextAdapt {
 		t := r.nextAdapt
 		avg := r.avg
-		if r.idle && t > r.idleStart {
+		if idle && t > r.idleStart {
 			avg *= math.Exp(float64(t-r.idleStart) / c.txTime * c.log1mw)
 		}
 		changed, settled := false, true
-		for cl := range r.maxp {
+		for cl := range c.profile {
 			pr := &c.profile[cl]
-			mp := r.maxp[cl]
-			switch {
+			switch mp := pr.maxp; {
 			case avg > pr.bandHi && mp <= aredMaxP:
-				r.setMaxP(cl, mp+min(aredAlphaMax, mp/4))
+				pr.setMaxP(mp + min(aredAlphaMax, mp/4))
 				changed = true
 			case avg < pr.bandLo && mp >= aredMinP:
-				r.setMaxP(cl, mp*aredBeta)
+				pr.setMaxP(mp * aredBeta)
 				changed = true
 			}
 			settled = settled && avg < pr.bandLo
 		}
 		r.nextAdapt += c.adaptPeriod
-		if !changed && (!r.idle || settled) && now >= r.nextAdapt {
+		if !changed && (!idle || settled) && now >= r.nextAdapt {
 			r.nextAdapt += (now-r.nextAdapt)/c.adaptPeriod*c.adaptPeriod + c.adaptPeriod
 		}
 	}
@@ -370,7 +357,6 @@ func (r *RED) adapt(now int64) {
 func (r *RED) Dequeue(now int64, p Packet, q Backlog) Verdict {
 	if q.Packets == 0 {
 		r.idleStart = now
-		r.idle = true
 	}
 	return Pass
 }

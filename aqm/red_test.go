@@ -23,7 +23,7 @@ func TestREDConfig(t *testing.T) {
 	assert.Equal(t, 1.0/512, cfg.w)
 	assert.InDelta(t, 512, cfg.txTime, 1e-9, "64 bytes at 1 Gb/s")
 	assert.InDelta(t, 0.1, cfg.profile[0].maxp, 1e-15)
-	assert.InDelta(t, 0.1/20, NewRED(cfg).slope[0], 1e-15)
+	assert.InDelta(t, 0.1/20, cfg.profile[0].slope, 1e-15)
 	assert.Equal(t, 18.0, cfg.profile[0].bandLo)
 	assert.InDelta(t, 22.0, cfg.profile[0].bandHi, 1e-12)
 	assert.Equal(t, cfg.profile[0], cfg.profile[7], "classes without a profile use profile 0")
@@ -287,20 +287,20 @@ func TestREDAdaptive(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		hold(170, 1)
 		want += min(0.01, want/4)
-		require.InDelta(t, want, r.maxp[0], 1e-15, "increase %d", i)
+		require.InDelta(t, want, r.cfg.profile[0].maxp, 1e-15, "increase %d", i)
 	}
 	hold(170, 200)
-	assert.Greater(t, r.maxp[0], 0.5)
-	assert.Less(t, r.maxp[0], 0.51)
-	assert.InDelta(t, r.maxp[0]/100, r.slope[0], 1e-15, "the slope follows maxp")
-	m := r.maxp[0]
+	assert.Greater(t, r.cfg.profile[0].maxp, 0.5)
+	assert.Less(t, r.cfg.profile[0].maxp, 0.51)
+	assert.InDelta(t, r.cfg.profile[0].maxp/100, r.cfg.profile[0].slope, 1e-15, "the slope follows maxp")
+	m := r.cfg.profile[0].maxp
 	hold(150, 5)
-	assert.Equal(t, m, r.maxp[0], "inside the band")
+	assert.Equal(t, m, r.cfg.profile[0].maxp, "inside the band")
 	hold(120, 1)
-	assert.InDelta(t, m*0.9, r.maxp[0], 1e-15)
+	assert.InDelta(t, m*0.9, r.cfg.profile[0].maxp, 1e-15)
 	hold(120, 200)
-	assert.Less(t, r.maxp[0], 0.01)
-	assert.Greater(t, r.maxp[0], 0.009)
+	assert.Less(t, r.cfg.profile[0].maxp, 0.01)
+	assert.Greater(t, r.cfg.profile[0].maxp, 0.009)
 
 	// Several periods caught up by one arrival after an idle gap, each with the average
 	// aged to its own time: from 170 packets, 1 µs per packet and w = 1/512, the
@@ -311,7 +311,7 @@ func TestREDAdaptive(t *testing.T) {
 	r2.avg = 170
 	r2.Dequeue(now+1, Packet{Len: 1500}, Backlog{}) // empty from now+1
 	r2.Enqueue(now+int64(2*time.Second)+1, Packet{Len: 1500}, Backlog{})
-	assert.InDelta(t, 0.02*0.9*0.9*0.9*0.9, r2.maxp[0], 1e-15, "four periods, all below the band")
+	assert.InDelta(t, 0.02*0.9*0.9*0.9*0.9, r2.cfg.profile[0].maxp, 1e-15, "four periods, all below the band")
 }
 
 // The same seed gives the same decisions; another seed, other decisions.
@@ -391,13 +391,13 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 	}
 	requireSameDecisions(t, ref.out, got, "red")
 	if p.Adaptive { // periods after the last arrival: the fast side runs them at the next one
-		fast.adapt(now)
+		fast.adapt(now, fq.len() == 0)
 		ref.advance(float64(now))
 	}
 	if ref.avg != 0 || fast.avg != 0 {
 		require.InEpsilon(t, ref.avg, fast.avg, 1e-9, "average")
 	}
-	require.InEpsilon(t, ref.maxp, fast.maxp[0], 1e-12, "maxp")
+	require.InEpsilon(t, ref.maxp, fast.cfg.profile[0].maxp, 1e-12, "maxp")
 	drops, marks := countVerdicts(got)
 	s := fast.Snapshot()
 	require.Equal(t, uint64(drops), s.Drops)
