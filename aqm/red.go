@@ -115,16 +115,16 @@ type redProfile struct {
 
 // REDConfig is a validated REDParams. Build it with NewREDConfig.
 type REDConfig struct {
-	unit    REDUnit
-	w       float64 // EWMA weight
-	log1mw  float64 // ln(1-w), so (1-w)^m = exp(m*log1mw)
-	txTime  float64 // ns per small packet
-	profile [MaxREDProfiles]redProfile
-	ecn     bool
-	// markForced: ECN on and harddrop off, so ECT packets are marked in the forced region.
-	markForced  bool
+	unit REDUnit
+	// The option switches sit beside unit, in the first cache line the hot path reads.
+	ecn         bool
+	markForced  bool // ECN on and harddrop off: ECT packets are marked in the forced region
 	gentle      bool
 	adaptive    bool
+	w           float64 // EWMA weight
+	log1mw      float64 // ln(1-w), so (1-w)^m = exp(m*log1mw)
+	txTime      float64 // ns per small packet
+	profile     [MaxREDProfiles]redProfile
 	adaptPeriod int64 // ns
 	seed        uint64
 	valid       bool
