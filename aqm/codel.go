@@ -222,10 +222,14 @@ func (c *CoDel) Dequeue(now int64, p Packet, q Backlog) Verdict {
 		if !ok {
 			c.dropping = false
 		} else {
-			c.dropNext = c.controlLaw(c.dropNext)
+			c.dropNext = c.deadline(c.dropNext)
 		}
 		if c.dropping && now >= c.dropNext {
-			v = c.dropInEpisode(p)
+			if c.cfg.linuxLaw {
+				v = c.dropInEpisodeLinux(p)
+			} else {
+				v = c.dropInEpisode(p)
+			}
 		}
 	case codelAfterEntry:
 		// The RFC returns the packet after the one that began the episode, whatever
@@ -236,7 +240,11 @@ func (c *CoDel) Dequeue(now int64, p Packet, q Backlog) Verdict {
 			if !ok {
 				c.dropping = false
 			} else if now >= c.dropNext {
-				v = c.dropInEpisode(p)
+				if c.cfg.linuxLaw {
+					v = c.dropInEpisodeLinux(p)
+				} else {
+					v = c.dropInEpisode(p)
+				}
 			}
 		} else if ok {
 			v = c.beginEpisode(now, p)
@@ -269,14 +277,35 @@ func (c *CoDel) okToDrop(now, sojourn int64, bytesLeft int) bool {
 	return now >= c.firstAbove
 }
 
+// The control law is chosen where Dequeue uses it rather than inside the small
+// functions, so that the sqrt law's drop step and deadline stay small enough to be
+// inlined into Dequeue.
+
+// deadline is the configured control law.
+func (c *CoDel) deadline(t int64) int64 {
+	if c.cfg.linuxLaw {
+		return c.linuxControlLaw(t)
+	}
+	return c.controlLaw(t)
+}
+
 // dropInEpisode is one pass of the RFC's drop loop: drop (or mark) p and count it.
 func (c *CoDel) dropInEpisode(p Packet) Verdict {
 	c.count++
-	if c.cfg.linuxLaw {
-		c.newtonStep()
-	}
 	if c.cfg.ecn && p.ECT {
 		c.dropNext = c.controlLaw(c.dropNext)
+		return Mark
+	}
+	c.next = codelAfterLoop
+	return Drop
+}
+
+// dropInEpisodeLinux is dropInEpisode with the linux law: a Newton step per count++.
+func (c *CoDel) dropInEpisodeLinux(p Packet) Verdict {
+	c.count++
+	c.newtonStep()
+	if c.cfg.ecn && p.ECT {
+		c.dropNext = c.linuxControlLaw(c.dropNext)
 		return Mark
 	}
 	c.next = codelAfterLoop
@@ -297,7 +326,7 @@ func (c *CoDel) beginEpisode(now int64, p Packet) Verdict {
 		c.invSqrt = math.MaxUint16
 	}
 	c.lastCount = c.count
-	c.dropNext = c.controlLaw(now)
+	c.dropNext = c.deadline(now)
 	c.dropping = true
 	if c.cfg.ecn && p.ECT {
 		return Mark
@@ -306,14 +335,16 @@ func (c *CoDel) beginEpisode(now int64, p Packet) Verdict {
 	return Drop
 }
 
-// controlLaw returns t + interval/sqrt(count), truncated to ns (sqrt law), or
-// t + floor(interval*invSqrt/2^16) (linux law: reciprocal_scale by the Q0.32 value
-// whose low 16 bits are zero; the product stays below 2^53 for any accepted interval).
+// controlLaw returns t + interval/sqrt(count), truncated to ns (the sqrt law).
 func (c *CoDel) controlLaw(t int64) int64 {
-	if c.cfg.linuxLaw {
-		return t + c.cfg.interval*int64(c.invSqrt)>>16
-	}
 	return t + int64(float64(c.cfg.interval)/math.Sqrt(float64(c.count)))
+}
+
+// linuxControlLaw returns t + floor(interval*invSqrt/2^16): Linux's reciprocal_scale
+// by the Q0.32 value whose low 16 bits are zero (the product stays below 2^53 for any
+// accepted interval).
+func (c *CoDel) linuxControlLaw(t int64) int64 {
+	return t + c.cfg.interval*int64(c.invSqrt)>>16
 }
 
 // newtonStep refines invSqrt toward 1/sqrt(count) by one Newton iteration in Q0.32,

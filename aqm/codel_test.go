@@ -425,7 +425,7 @@ func FuzzCoDel(f *testing.F) {
 func TestCoDelLinuxLaw(t *testing.T) {
 	c := newTestCoDel(t, CoDelParams{ControlLaw: CoDelLawLinux})
 	c.count, c.invSqrt = 1, math.MaxUint16
-	assert.Equal(t, int64(100*ms)*0xffff>>16, c.controlLaw(0)-0)
+	assert.Equal(t, int64(100*ms)*0xffff>>16, c.deadline(0))
 	c.count = 2
 	c.newtonStep()
 	assert.Equal(t, uint16(0x8001), c.invSqrt)
