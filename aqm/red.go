@@ -104,13 +104,17 @@ const MaxREDProfiles = 8
 
 // redProfile is a profile converted for the hot path.
 // Each RED holds its own copy of its config, so adaptive RED adapts maxp and slope in
-// place (SetConfig restores the configured values).
+// place (SetConfig restores the configured values). The hot path reads only redProfile;
+// maxp and the adaptive band live beside it in redMaxP.
 type redProfile struct {
 	minTh, maxTh float64
 	slope        float64 // maxp / (maxTh - minTh)
-	maxp         float64 // 1/maxp_inv, then adapted when adaptive
-	bandLo       float64 // adaptive: the target band of the average
-	bandHi       float64
+}
+
+// redMaxP is a profile's maxp (1/maxp_inv, then adapted when adaptive) and the target
+// band of Adaptive RED.
+type redMaxP struct {
+	maxp, bandLo, bandHi float64
 }
 
 // REDConfig is a validated REDParams. Build it with NewREDConfig.
@@ -125,6 +129,7 @@ type REDConfig struct {
 	log1mw      float64 // ln(1-w), so (1-w)^m = exp(m*log1mw)
 	txTime      float64 // ns per small packet
 	profile     [MaxREDProfiles]redProfile
+	maxp        [MaxREDProfiles]redMaxP
 	adaptPeriod int64 // ns
 	seed        uint64
 	valid       bool
@@ -190,9 +195,11 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 		}
 		d := float64(pr.MaxTh - pr.MinTh)
 		c.profile[i] = redProfile{
-			minTh:  float64(pr.MinTh),
-			maxTh:  float64(pr.MaxTh),
-			slope:  1 / float64(pr.MaxPInv) / d,
+			minTh: float64(pr.MinTh),
+			maxTh: float64(pr.MaxTh),
+			slope: 1 / float64(pr.MaxPInv) / d,
+		}
+		c.maxp[i] = redMaxP{
 			maxp:   1 / float64(pr.MaxPInv),
 			bandLo: float64(pr.MinTh) + aredBandLo*d,
 			bandHi: float64(pr.MinTh) + aredBandHi*d,
@@ -200,6 +207,7 @@ func NewREDConfig(p REDParams) (REDConfig, error) {
 	}
 	for i := len(p.Profiles); i < MaxREDProfiles; i++ {
 		c.profile[i] = c.profile[0]
+		c.maxp[i] = c.maxp[0]
 	}
 	return c, nil
 }
@@ -210,14 +218,16 @@ type RED struct {
 	cfg       REDConfig
 	rng       rng
 	avg       float64                // EWMA of the queue length, in cfg.unit
+	nextAdapt int64                  // adaptive: time of the next adaptation (0: not started); redNever otherwise
 	idleStart int64                  // when the queue last became empty
 	lastP     float64                // base probability pb of the last decision
 	count     [MaxREDProfiles]uint32 // per class: packets accepted since its last drop
-	started   bool                   // adaptive: nextAdapt is set
-	nextAdapt int64                  // adaptive: time of the next adaptation
 	drops     uint64
 	marks     uint64
 }
+
+// redNever is nextAdapt without adaptive RED: no time reaches it.
+const redNever = math.MaxInt64
 
 var _ Policy = (*RED)(nil)
 
@@ -226,13 +236,11 @@ func NewRED(cfg REDConfig) *RED {
 	if !cfg.valid {
 		panic("aqm: NewRED needs a config from NewREDConfig")
 	}
-	return &RED{cfg: cfg, rng: newRNG(cfg.seed)}
-}
-
-// setMaxP sets class cl's maxp and the slope that follows from it.
-func (pr *redProfile) setMaxP(maxp float64) {
-	pr.maxp = maxp
-	pr.slope = maxp / (pr.maxTh - pr.minTh)
+	r := &RED{cfg: cfg, rng: newRNG(cfg.seed)}
+	if !cfg.adaptive {
+		r.nextAdapt = redNever
+	}
+	return r
 }
 
 // SetConfig applies a new configuration live. The average, the per-class counts and
@@ -246,8 +254,11 @@ func (r *RED) SetConfig(cfg REDConfig) {
 		r.avg = 0
 		r.count = [MaxREDProfiles]uint32{}
 	}
-	if cfg.adaptPeriod != r.cfg.adaptPeriod || !cfg.adaptive {
-		r.started = false // the adaptation schedule restarts at the next arrival
+	switch {
+	case !cfg.adaptive:
+		r.nextAdapt = redNever
+	case !r.cfg.adaptive || cfg.adaptPeriod != r.cfg.adaptPeriod:
+		r.nextAdapt = 0 // the adaptation schedule restarts at the next arrival
 	}
 	r.cfg = cfg
 }
@@ -259,7 +270,7 @@ const maxREDCount = 1 << 30
 // Enqueue updates the average and decides for an arriving packet (q excludes it).
 func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	c := &r.cfg
-	if c.adaptive {
+	if now >= r.nextAdapt {
 		// An arrival that finds the queue empty means it has been empty since idleStart;
 		// one that finds packets means it has been busy since the previous arrival.
 		r.adapt(now, q.Packets == 0)
@@ -287,7 +298,8 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	case r.avg < pr.maxTh:
 		pb = (r.avg - pr.minTh) * pr.slope
 	case c.gentle && r.avg < 2*pr.maxTh:
-		pb = pr.maxp + (r.avg-pr.maxTh)*(1-pr.maxp)/pr.maxTh
+		mp := c.maxp[cl].maxp
+		pb = mp + (r.avg-pr.maxTh)*(1-mp)/pr.maxTh
 	default:
 		r.lastP = 1
 		r.count[cl] = 0
@@ -321,8 +333,7 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 // band), so those are skipped.
 func (r *RED) adapt(now int64, idle bool) {
 	c := &r.cfg
-	if !r.started {
-		r.started = true
+	if r.nextAdapt == 0 {
 		r.nextAdapt = now + c.adaptPeriod
 		return
 	}
@@ -333,17 +344,19 @@ func (r *RED) adapt(now int64, idle bool) {
 			avg *= math.Exp(float64(t-r.idleStart) / c.txTime * c.log1mw)
 		}
 		changed, settled := false, true
-		for cl := range c.profile {
-			pr := &c.profile[cl]
-			switch mp := pr.maxp; {
-			case avg > pr.bandHi && mp <= aredMaxP:
-				pr.setMaxP(mp + min(aredAlphaMax, mp/4))
+		for cl := range c.maxp {
+			m := &c.maxp[cl]
+			switch mp := m.maxp; {
+			case avg > m.bandHi && mp <= aredMaxP:
+				m.maxp = mp + min(aredAlphaMax, mp/4)
 				changed = true
-			case avg < pr.bandLo && mp >= aredMinP:
-				pr.setMaxP(mp * aredBeta)
+			case avg < m.bandLo && mp >= aredMinP:
+				m.maxp = mp * aredBeta
 				changed = true
 			}
-			settled = settled && avg < pr.bandLo
+			pr := &c.profile[cl]
+			pr.slope = m.maxp / (pr.maxTh - pr.minTh)
+			settled = settled && avg < m.bandLo
 		}
 		r.nextAdapt += c.adaptPeriod
 		if !changed && (!idle || settled) && now >= r.nextAdapt {

@@ -22,10 +22,10 @@ func TestREDConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1.0/512, cfg.w)
 	assert.InDelta(t, 512, cfg.txTime, 1e-9, "64 bytes at 1 Gb/s")
-	assert.InDelta(t, 0.1, cfg.profile[0].maxp, 1e-15)
+	assert.InDelta(t, 0.1, cfg.maxp[0].maxp, 1e-15)
 	assert.InDelta(t, 0.1/20, cfg.profile[0].slope, 1e-15)
-	assert.Equal(t, 18.0, cfg.profile[0].bandLo)
-	assert.InDelta(t, 22.0, cfg.profile[0].bandHi, 1e-12)
+	assert.Equal(t, 18.0, cfg.maxp[0].bandLo)
+	assert.InDelta(t, 22.0, cfg.maxp[0].bandHi, 1e-12)
 	assert.Equal(t, cfg.profile[0], cfg.profile[7], "classes without a profile use profile 0")
 
 	bad := []struct {
@@ -287,20 +287,20 @@ func TestREDAdaptive(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		hold(170, 1)
 		want += min(0.01, want/4)
-		require.InDelta(t, want, r.cfg.profile[0].maxp, 1e-15, "increase %d", i)
+		require.InDelta(t, want, r.cfg.maxp[0].maxp, 1e-15, "increase %d", i)
 	}
 	hold(170, 200)
-	assert.Greater(t, r.cfg.profile[0].maxp, 0.5)
-	assert.Less(t, r.cfg.profile[0].maxp, 0.51)
-	assert.InDelta(t, r.cfg.profile[0].maxp/100, r.cfg.profile[0].slope, 1e-15, "the slope follows maxp")
-	m := r.cfg.profile[0].maxp
+	assert.Greater(t, r.cfg.maxp[0].maxp, 0.5)
+	assert.Less(t, r.cfg.maxp[0].maxp, 0.51)
+	assert.InDelta(t, r.cfg.maxp[0].maxp/100, r.cfg.profile[0].slope, 1e-15, "the slope follows maxp")
+	m := r.cfg.maxp[0].maxp
 	hold(150, 5)
-	assert.Equal(t, m, r.cfg.profile[0].maxp, "inside the band")
+	assert.Equal(t, m, r.cfg.maxp[0].maxp, "inside the band")
 	hold(120, 1)
-	assert.InDelta(t, m*0.9, r.cfg.profile[0].maxp, 1e-15)
+	assert.InDelta(t, m*0.9, r.cfg.maxp[0].maxp, 1e-15)
 	hold(120, 200)
-	assert.Less(t, r.cfg.profile[0].maxp, 0.01)
-	assert.Greater(t, r.cfg.profile[0].maxp, 0.009)
+	assert.Less(t, r.cfg.maxp[0].maxp, 0.01)
+	assert.Greater(t, r.cfg.maxp[0].maxp, 0.009)
 
 	// Several periods caught up by one arrival after an idle gap, each with the average
 	// aged to its own time: from 170 packets, 1 µs per packet and w = 1/512, the
@@ -311,7 +311,7 @@ func TestREDAdaptive(t *testing.T) {
 	r2.avg = 170
 	r2.Dequeue(now+1, Packet{Len: 1500}, Backlog{}) // empty from now+1
 	r2.Enqueue(now+int64(2*time.Second)+1, Packet{Len: 1500}, Backlog{})
-	assert.InDelta(t, 0.02*0.9*0.9*0.9*0.9, r2.cfg.profile[0].maxp, 1e-15, "four periods, all below the band")
+	assert.InDelta(t, 0.02*0.9*0.9*0.9*0.9, r2.cfg.maxp[0].maxp, 1e-15, "four periods, all below the band")
 }
 
 // The same seed gives the same decisions; another seed, other decisions.
@@ -397,7 +397,7 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 	if ref.avg != 0 || fast.avg != 0 {
 		require.InEpsilon(t, ref.avg, fast.avg, 1e-9, "average")
 	}
-	require.InEpsilon(t, ref.maxp, fast.cfg.profile[0].maxp, 1e-12, "maxp")
+	require.InEpsilon(t, ref.maxp, fast.cfg.maxp[0].maxp, 1e-12, "maxp")
 	drops, marks := countVerdicts(got)
 	s := fast.Snapshot()
 	require.Equal(t, uint64(drops), s.Drops)
