@@ -31,7 +31,8 @@
 //     maxp <= 0.5, maxp += min(0.01, maxp/4); below it and with maxp >= 0.01,
 //     maxp *= 0.9. The average used is the one at the period's time (aged over an idle
 //     queue). Each profile adapts its own maxp. Like PIE's update, the periods are run
-//     by the first arrival after them, each with the average of its own time.
+//     by the first arrival after them, each with the average of its own time. NewRED
+//     returns an *AdaptiveRED for it, a type of its own, so plain RED pays nothing.
 //   - ECN as in Linux: with ecn on, an ECT packet is marked instead of dropped, in the
 //     probabilistic region and in the forced one (at or above max_th, or 2*max_th when
 //     gentle), unless harddrop is on, which drops in the forced region as before.
@@ -218,7 +219,6 @@ type RED struct {
 	cfg       REDConfig
 	rng       rng
 	avg       float64                // EWMA of the queue length, in cfg.unit
-	nextAdapt int64                  // adaptive: time of the next adaptation (0: not started); redNever otherwise
 	idleStart int64                  // when the queue last became empty
 	lastP     float64                // base probability pb of the last decision
 	count     [MaxREDProfiles]uint32 // per class: packets accepted since its last drop
@@ -226,39 +226,71 @@ type RED struct {
 	marks     uint64
 }
 
-// redNever is nextAdapt without adaptive RED: no time reaches it.
-const redNever = math.MaxInt64
+var (
+	_ Policy = (*RED)(nil)
+	_ Policy = (*AdaptiveRED)(nil)
+)
 
-var _ Policy = (*RED)(nil)
-
-// NewRED returns a RED with an empty average.
-func NewRED(cfg REDConfig) *RED {
+// NewRED returns a RED with an empty average: a *RED, or an *AdaptiveRED when the
+// config has adaptive on.
+func NewRED(cfg REDConfig) Policy {
 	if !cfg.valid {
 		panic("aqm: NewRED needs a config from NewREDConfig")
 	}
-	r := &RED{cfg: cfg, rng: newRNG(cfg.seed)}
-	if !cfg.adaptive {
-		r.nextAdapt = redNever
+	r := RED{cfg: cfg, rng: newRNG(cfg.seed)}
+	if cfg.adaptive {
+		return &AdaptiveRED{RED: r}
 	}
-	return r
+	return &r
+}
+
+// AdaptiveRED is RED whose Enqueue first runs the Adaptive RED periods that are due.
+// It is a type of its own so that plain RED's Enqueue carries no test for them.
+type AdaptiveRED struct {
+	RED
+	nextAdapt int64 // time of the next adaptation; 0 = not started
+}
+
+// Enqueue runs the due adaptation periods, then decides as RED does.
+func (a *AdaptiveRED) Enqueue(now int64, p Packet, q Backlog) Verdict {
+	if now >= a.nextAdapt {
+		// An arrival that finds the queue empty means it has been empty since idleStart;
+		// one that finds packets means it has been busy since the previous arrival.
+		a.adapt(now, q.Packets == 0)
+	}
+	return a.RED.Enqueue(now, p, q)
+}
+
+// SetConfig is RED's SetConfig; the config must keep adaptive on. A changed period
+// restarts the schedule at the next arrival.
+func (a *AdaptiveRED) SetConfig(cfg REDConfig) {
+	if !cfg.adaptive {
+		panic("aqm: AdaptiveRED.SetConfig needs an adaptive config (build a new policy with NewRED)")
+	}
+	if cfg.adaptPeriod != a.cfg.adaptPeriod {
+		a.nextAdapt = 0
+	}
+	a.apply(cfg)
 }
 
 // SetConfig applies a new configuration live. The average, the per-class counts and
 // the random stream are kept, unless the unit changes: then the average no longer
 // means anything and restarts from 0. maxp restarts from the new profiles' values.
+// adaptive cannot be turned on here (NewRED builds an *AdaptiveRED for that).
 func (r *RED) SetConfig(cfg REDConfig) {
+	if cfg.adaptive {
+		panic("aqm: RED.SetConfig cannot turn adaptive on (build a new policy with NewRED)")
+	}
+	r.apply(cfg)
+}
+
+func (r *RED) apply(cfg REDConfig) {
 	if !cfg.valid {
 		panic("aqm: RED.SetConfig needs a config from NewREDConfig")
 	}
 	if cfg.unit != r.cfg.unit {
 		r.avg = 0
 		r.count = [MaxREDProfiles]uint32{}
-	}
-	switch {
-	case !cfg.adaptive:
-		r.nextAdapt = redNever
-	case !r.cfg.adaptive || cfg.adaptPeriod != r.cfg.adaptPeriod:
-		r.nextAdapt = 0 // the adaptation schedule restarts at the next arrival
 	}
 	r.cfg = cfg
 }
@@ -270,11 +302,6 @@ const maxREDCount = 1 << 30
 // Enqueue updates the average and decides for an arriving packet (q excludes it).
 func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 	c := &r.cfg
-	if now >= r.nextAdapt {
-		// An arrival that finds the queue empty means it has been empty since idleStart;
-		// one that finds packets means it has been busy since the previous arrival.
-		r.adapt(now, q.Packets == 0)
-	}
 	if q.Packets == 0 {
 		if idle := now - r.idleStart; idle > 0 {
 			r.avg *= math.Exp(float64(idle) / c.txTime * c.log1mw)
@@ -331,14 +358,15 @@ func (r *RED) Enqueue(now int64, p Packet, q Backlog) Verdict {
 // empty since before the period. A period that changes nothing is followed by
 // identical ones while the average cannot move (queue busy, or every class below its
 // band), so those are skipped.
-func (r *RED) adapt(now int64, idle bool) {
+func (a *AdaptiveRED) adapt(now int64, idle bool) {
+	r := &a.RED
 	c := &r.cfg
-	if r.nextAdapt == 0 {
-		r.nextAdapt = now + c.adaptPeriod
+	if a.nextAdapt == 0 {
+		a.nextAdapt = now + c.adaptPeriod
 		return
 	}
-	for now >= r.nextAdapt {
-		t := r.nextAdapt
+	for now >= a.nextAdapt {
+		t := a.nextAdapt
 		avg := r.avg
 		if idle && t > r.idleStart {
 			avg *= math.Exp(float64(t-r.idleStart) / c.txTime * c.log1mw)
@@ -358,9 +386,9 @@ func (r *RED) adapt(now int64, idle bool) {
 			pr.slope = m.maxp / (pr.maxTh - pr.minTh)
 			settled = settled && avg < m.bandLo
 		}
-		r.nextAdapt += c.adaptPeriod
-		if !changed && (!idle || settled) && now >= r.nextAdapt {
-			r.nextAdapt += (now-r.nextAdapt)/c.adaptPeriod*c.adaptPeriod + c.adaptPeriod
+		a.nextAdapt += c.adaptPeriod
+		if !changed && (!idle || settled) && now >= a.nextAdapt {
+			a.nextAdapt += (now-a.nextAdapt)/c.adaptPeriod*c.adaptPeriod + c.adaptPeriod
 		}
 	}
 }

@@ -13,7 +13,15 @@ func newTestRED(t testing.TB, p REDParams) *RED {
 	t.Helper()
 	cfg, err := NewREDConfig(p)
 	require.NoError(t, err)
-	return NewRED(cfg)
+	return NewRED(cfg).(*RED)
+}
+
+func newTestARED(t testing.TB, p REDParams) *AdaptiveRED {
+	t.Helper()
+	p.Adaptive = true
+	cfg, err := NewREDConfig(p)
+	require.NoError(t, err)
+	return NewRED(cfg).(*AdaptiveRED)
 }
 
 func TestREDConfig(t *testing.T) {
@@ -271,7 +279,7 @@ func TestREDGentle(t *testing.T) {
 // is above the band, up to just above 0.5, and falls by x0.9 per period below it,
 // down to just below 0.01; inside the band it stays.
 func TestREDAdaptive(t *testing.T) {
-	r := newTestRED(t, REDParams{Adaptive: true, TxTime: time.Microsecond,
+	r := newTestARED(t, REDParams{TxTime: time.Microsecond,
 		Profiles: []REDProfile{{MinTh: 100, MaxTh: 200, MaxPInv: 50}}}) // maxp 0.02, band 140..160
 	now := int64(1e9)
 	busy := Backlog{Packets: 150}
@@ -305,13 +313,25 @@ func TestREDAdaptive(t *testing.T) {
 	// Several periods caught up by one arrival after an idle gap, each with the average
 	// aged to its own time: from 170 packets, 1 µs per packet and w = 1/512, the
 	// average is 170*(511/512)^(t/1µs), below the band after ~ 10 µs.
-	r2 := newTestRED(t, REDParams{Adaptive: true, TxTime: time.Microsecond,
+	r2 := newTestARED(t, REDParams{TxTime: time.Microsecond,
 		Profiles: []REDProfile{{MinTh: 100, MaxTh: 200, MaxPInv: 50}}})
 	r2.Enqueue(now, Packet{Len: 1500}, busy)
 	r2.avg = 170
 	r2.Dequeue(now+1, Packet{Len: 1500}, Backlog{}) // empty from now+1
 	r2.Enqueue(now+int64(2*time.Second)+1, Packet{Len: 1500}, Backlog{})
 	assert.InDelta(t, 0.02*0.9*0.9*0.9*0.9, r2.cfg.maxp[0].maxp, 1e-15, "four periods, all below the band")
+
+	// adaptive is a policy type of its own: SetConfig cannot switch it.
+	plainCfg, err := NewREDConfig(REDParams{TxTime: time.Microsecond, Profiles: []REDProfile{{MinTh: 100, MaxTh: 200}}})
+	require.NoError(t, err)
+	adaptiveCfg, err := NewREDConfig(REDParams{Adaptive: true, TxTime: time.Microsecond, Profiles: []REDProfile{{MinTh: 100, MaxTh: 200}}})
+	require.NoError(t, err)
+	assert.Panics(t, func() { r2.SetConfig(plainCfg) })
+	assert.Panics(t, func() {
+		newTestRED(t, REDParams{TxTime: 1, Profiles: []REDProfile{{MinTh: 1, MaxTh: 2}}}).SetConfig(adaptiveCfg)
+	})
+	r2.SetConfig(adaptiveCfg)
+	assert.Equal(t, 0.1, r2.cfg.maxp[0].maxp, "maxp restarts from the configured value")
 }
 
 // The same seed gives the same decisions; another seed, other decisions.
@@ -352,7 +372,14 @@ func TestREDSetConfig(t *testing.T) {
 // and requires identical decisions and the same average and maxp at the end.
 func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps float64) []decision {
 	t.Helper()
-	fast := newTestRED(t, p)
+	cfg, err := NewREDConfig(p)
+	require.NoError(t, err)
+	pol := NewRED(cfg)
+	fast, _ := pol.(*RED)
+	ared, adaptive := pol.(*AdaptiveRED)
+	if adaptive {
+		fast = &ared.RED
+	}
 	ref := newRefRED(p)
 	var fq fifo
 	var got []decision
@@ -372,7 +399,7 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 		}
 		for fq.len() > 0 && credit >= float64(fq.peek().size) {
 			pk := fq.pop()
-			require.Equal(t, Pass, fast.Dequeue(now, pk.packet(), fq.backlog()))
+			require.Equal(t, Pass, pol.Dequeue(now, pk.packet(), fq.backlog()))
 			sent := ref.depart(float64(now))
 			require.NotNil(t, sent, "reference queue empty, fast one not")
 			require.Equal(t, pk.id, sent.id)
@@ -381,7 +408,7 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 		for _, a := range tk.arrivals {
 			pk := simPkt{id: id, enq: float64(now), size: a.size, ect: a.ect}
 			id++
-			v := fast.Enqueue(now, pk.packet(), fq.backlog())
+			v := pol.Enqueue(now, pk.packet(), fq.backlog())
 			got = append(got, decision{pk.id, v})
 			if v != Drop {
 				fq.push(pk)
@@ -390,8 +417,8 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 		}
 	}
 	requireSameDecisions(t, ref.out, got, "red")
-	if p.Adaptive { // periods after the last arrival: the fast side runs them at the next one
-		fast.adapt(now, fq.len() == 0)
+	if adaptive { // periods after the last arrival: the fast side runs them at the next one
+		ared.adapt(now, fq.len() == 0)
 		ref.advance(float64(now))
 	}
 	if ref.avg != 0 || fast.avg != 0 {
@@ -399,7 +426,7 @@ func runREDCompare(t testing.TB, p REDParams, next func() (tick, bool), linkBps 
 	}
 	require.InEpsilon(t, ref.maxp, fast.cfg.maxp[0].maxp, 1e-12, "maxp")
 	drops, marks := countVerdicts(got)
-	s := fast.Snapshot()
+	s := pol.Snapshot()
 	require.Equal(t, uint64(drops), s.Drops)
 	require.Equal(t, uint64(marks), s.Marks)
 	return got
