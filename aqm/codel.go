@@ -74,7 +74,7 @@ func ParseCoDelLaw(s string) (CoDelLaw, error) {
 	case "linux":
 		return CoDelLawLinux, nil
 	}
-	return CoDelLawSqrt, fmt.Errorf("aqm: codel.control_law = %q, want sqrt or linux", s)
+	return CoDelLawSqrt, paramErr("codel.control_law", fmt.Sprintf("%q", s), "want sqrt or linux")
 }
 
 // CoDelParams are CoDel's settings in human units, as they appear in the config file.
@@ -129,7 +129,7 @@ func NewCoDelConfig(p CoDelParams) (CoDelConfig, error) {
 		return CoDelConfig{}, paramErrUnit("codel.mtu", p.MTU, "bytes", "want %d..%d", minMTUParam, maxMTUParam)
 	}
 	if p.ControlLaw != CoDelLawSqrt && p.ControlLaw != CoDelLawLinux {
-		return CoDelConfig{}, fmt.Errorf("aqm: codel.control_law = %d, want sqrt (0) or linux (1)", p.ControlLaw)
+		return CoDelConfig{}, paramErr("codel.control_law", int(p.ControlLaw), "want sqrt (0) or linux (1)")
 	}
 	if p.CEThreshold != 0 {
 		if err := checkDuration("codel.ce_threshold", p.CEThreshold, minDelayParam, maxDelayParam); err != nil {
