@@ -163,6 +163,13 @@ func benchPolicies(tb testing.TB) map[string]Policy {
 		"codel-ecn": mk(Spec{Kind: KindCoDel, CoDel: CoDelParams{ECN: true, CEThreshold: time.Millisecond}}),
 		"pie":       mk(Spec{Kind: KindPIE}),
 		"pie-rate":  mk(Spec{Kind: KindPIE, PIE: PIEParams{RateEstimator: true, ECN: true}}),
+		// The non-default variants and options.
+		"codel-linux": mk(Spec{Kind: KindCoDel, CoDel: CoDelParams{ControlLaw: CoDelLawLinux}}),
+		"pie-linux": mk(Spec{Kind: KindPIE, PIE: PIEParams{Variant: PIELinux, ByteMode: true, ActiveStates: true,
+			ECN: true}}),
+		"pie-plain": mk(Spec{Kind: KindPIE, PIE: PIEParams{NoDerandomize: true}}),
+		"red-gentle-adaptive": mk(Spec{Kind: KindRED, RED: REDParams{LinkRate: 1e9, Gentle: true, Adaptive: true,
+			ECN: true, Profiles: []REDProfile{{MinTh: 200, MaxTh: 600}}}}),
 	}
 }
 
@@ -219,3 +226,8 @@ func BenchmarkPIE(b *testing.B)      { benchPolicy(b, "pie") }
 func BenchmarkPIERate(b *testing.B)  { benchPolicy(b, "pie-rate") }
 func BenchmarkRED(b *testing.B)      { benchPolicy(b, "red") }
 func BenchmarkWRED(b *testing.B)     { benchPolicy(b, "wred-bytes-ecn") }
+
+func BenchmarkCoDelLinux(b *testing.B)        { benchPolicy(b, "codel-linux") }
+func BenchmarkPIELinux(b *testing.B)          { benchPolicy(b, "pie-linux") }
+func BenchmarkPIENoDerandomize(b *testing.B)  { benchPolicy(b, "pie-plain") }
+func BenchmarkREDGentleAdaptive(b *testing.B) { benchPolicy(b, "red-gentle-adaptive") }

@@ -2,12 +2,21 @@
 // differ. Tests compare it decision by decision with a float64 transcription of the
 // RFC's pseudocode (codel_ref_test.go), so any change here must keep that test passing.
 //
-//   - Square root: the control law is drop_next = t + interval/sqrt(count) with a true
-//     square root (math.Sqrt in float64, a single SQRTSD on amd64, run only when a drop is
-//     scheduled), truncated to whole ns as the RFC's control_law() truncates to time_t.
-//     Linux instead keeps 1/sqrt(count) in 32-bit fixed point refined by one Newton step
-//     per count change: cheaper without an FPU, but an approximation, and a fast
-//     reference comparison needs both sides to compute the same deadlines.
+//   - Control law (codel.control_law: sqrt | linux; default sqrt). sqrt, RFC 8289's:
+//     drop_next = t + interval/sqrt(count) with a true square root (math.Sqrt in
+//     float64, a single SQRTSD on amd64, run only when a drop is scheduled), truncated
+//     to whole ns as the RFC's control_law() truncates to time_t. It is the default
+//     because it is the RFC's definition and the exact law. linux, Linux's
+//     include/net/codel_impl.h: 1/sqrt(count) kept as a Q0.32 fraction of which the top
+//     16 bits are stored (as the kernel's u16 rec_inv_sqrt), refined by one Newton step
+//     (x' = x*(3 - count*x^2)/2, in Linux's integer order of operations) each time
+//     count changes; set to the largest value (about 1) when an episode starts from
+//     count 1, and stepped from the previous episode's value on re-entry, so the first
+//     deadlines after a re-entry are approximate, as in Linux. The deadline is
+//     t + reciprocal_scale(interval, x), i.e. floor(interval*x / 2^32), on the interval
+//     in ns (Linux scales its 1.024 µs ticks; the difference is below one tick).
+//     Linux's other differences from the RFC (a strict ">" at first_above_time, 32-bit
+//     time stamps) are not part of this option.
 //   - Boundaries: ">=" at both deadlines, as in the RFC (a drop may happen when now equals
 //     first_above_time, which is when the sojourn first went above target plus interval,
 //     and again when now equals drop_next). "Below target" is sojourn < target, so a
@@ -33,8 +42,40 @@ package aqm
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
+
+// CoDelLaw selects how the control law computes interval/sqrt(count).
+type CoDelLaw uint8
+
+const (
+	// CoDelLawSqrt: a true square root (RFC 8289; the default).
+	CoDelLawSqrt CoDelLaw = iota
+	// CoDelLawLinux: Linux's fixed-point reciprocal square root with one Newton step
+	// per count change.
+	CoDelLawLinux
+)
+
+// String returns "sqrt" or "linux".
+func (l CoDelLaw) String() string {
+	if l == CoDelLawLinux {
+		return "linux"
+	}
+	return "sqrt"
+}
+
+// ParseCoDelLaw turns a config-file name into a CoDelLaw: "sqrt" or "linux"
+// (case-insensitive); "" means sqrt.
+func ParseCoDelLaw(s string) (CoDelLaw, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "sqrt":
+		return CoDelLawSqrt, nil
+	case "linux":
+		return CoDelLawLinux, nil
+	}
+	return CoDelLawSqrt, paramErr("codel.control_law", fmt.Sprintf("%q", s), "want sqrt or linux")
+}
 
 // CoDelParams are CoDel's settings in human units, as they appear in the config file.
 // Zero values select the RFC 8289 defaults.
@@ -44,6 +85,7 @@ type CoDelParams struct {
 	MTU         int           // bytes: no drop while at most this many bytes remain queued; 0 means 1514
 	ECN         bool          // mark ECT packets instead of dropping them
 	CEThreshold time.Duration // mark every ECT packet whose sojourn exceeds this; 0 disables
+	ControlLaw  CoDelLaw      // sqrt (default) or linux; see the file header
 }
 
 // CoDelConfig is a validated CoDelParams in ns and bytes. Build it with NewCoDelConfig.
@@ -53,6 +95,7 @@ type CoDelConfig struct {
 	ceThreshold int64 // ns, 0 = off
 	mtu         int   // bytes
 	ecn         bool
+	linuxLaw    bool // ControlLaw == CoDelLawLinux
 	valid       bool // built by NewCoDelConfig
 }
 
@@ -85,6 +128,9 @@ func NewCoDelConfig(p CoDelParams) (CoDelConfig, error) {
 	if p.MTU < minMTUParam || p.MTU > maxMTUParam {
 		return CoDelConfig{}, paramErrUnit("codel.mtu", p.MTU, "bytes", "want %d..%d", minMTUParam, maxMTUParam)
 	}
+	if p.ControlLaw != CoDelLawSqrt && p.ControlLaw != CoDelLawLinux {
+		return CoDelConfig{}, paramErr("codel.control_law", int(p.ControlLaw), "want sqrt (0) or linux (1)")
+	}
 	if p.CEThreshold != 0 {
 		if err := checkDuration("codel.ce_threshold", p.CEThreshold, minDelayParam, maxDelayParam); err != nil {
 			return CoDelConfig{}, fmt.Errorf("%w (or 0 to disable)", err)
@@ -96,6 +142,7 @@ func NewCoDelConfig(p CoDelParams) (CoDelConfig, error) {
 		ceThreshold: int64(p.CEThreshold),
 		mtu:         p.MTU,
 		ecn:         p.ECN,
+		linuxLaw:    p.ControlLaw == CoDelLawLinux,
 		valid:       true,
 	}, nil
 }
@@ -125,6 +172,7 @@ type CoDel struct {
 	dropNext   int64     // next drop time while dropping (kept after an episode for re-entry)
 	sojourn    int64     // sojourn of the last packet seen, ns
 	count      uint32    // drops (and marks) in this episode, seeded on re-entry
+	invSqrt    uint16    // linux law: top 16 bits of 1/sqrt(count) in Q0.32
 	lastCount  uint32    // count at the start of the previous episode
 	above      bool      // sojourn has been above target since firstAbove-interval
 	dropping   bool      // in the dropping state
@@ -174,10 +222,14 @@ func (c *CoDel) Dequeue(now int64, p Packet, q Backlog) Verdict {
 		if !ok {
 			c.dropping = false
 		} else {
-			c.dropNext = c.controlLaw(c.dropNext)
+			c.dropNext = c.deadline(c.dropNext)
 		}
 		if c.dropping && now >= c.dropNext {
-			v = c.dropInEpisode(p)
+			if c.cfg.linuxLaw {
+				v = c.dropInEpisodeLinux(p)
+			} else {
+				v = c.dropInEpisode(p)
+			}
 		}
 	case codelAfterEntry:
 		// The RFC returns the packet after the one that began the episode, whatever
@@ -188,7 +240,11 @@ func (c *CoDel) Dequeue(now int64, p Packet, q Backlog) Verdict {
 			if !ok {
 				c.dropping = false
 			} else if now >= c.dropNext {
-				v = c.dropInEpisode(p)
+				if c.cfg.linuxLaw {
+					v = c.dropInEpisodeLinux(p)
+				} else {
+					v = c.dropInEpisode(p)
+				}
 			}
 		} else if ok {
 			v = c.beginEpisode(now, p)
@@ -221,11 +277,35 @@ func (c *CoDel) okToDrop(now, sojourn int64, bytesLeft int) bool {
 	return now >= c.firstAbove
 }
 
+// The control law is chosen where Dequeue uses it rather than inside the small
+// functions, so that the sqrt law's drop step and deadline stay small enough to be
+// inlined into Dequeue.
+
+// deadline is the configured control law.
+func (c *CoDel) deadline(t int64) int64 {
+	if c.cfg.linuxLaw {
+		return c.linuxControlLaw(t)
+	}
+	return c.controlLaw(t)
+}
+
 // dropInEpisode is one pass of the RFC's drop loop: drop (or mark) p and count it.
 func (c *CoDel) dropInEpisode(p Packet) Verdict {
 	c.count++
 	if c.cfg.ecn && p.ECT {
 		c.dropNext = c.controlLaw(c.dropNext)
+		return Mark
+	}
+	c.next = codelAfterLoop
+	return Drop
+}
+
+// dropInEpisodeLinux is dropInEpisode with the linux law: a Newton step per count++.
+func (c *CoDel) dropInEpisodeLinux(p Packet) Verdict {
+	c.count++
+	c.newtonStep()
+	if c.cfg.ecn && p.ECT {
+		c.dropNext = c.linuxControlLaw(c.dropNext)
 		return Mark
 	}
 	c.next = codelAfterLoop
@@ -238,12 +318,15 @@ func (c *CoDel) dropInEpisode(p Packet) Verdict {
 // controlled the queue is a good starting point; otherwise from 1.
 func (c *CoDel) beginEpisode(now int64, p Packet) Verdict {
 	prev := c.count
-	c.count = 1
 	if prev > c.lastCount+1 && now-c.dropNext < 16*c.cfg.interval {
 		c.count = prev - c.lastCount
+		c.newtonStep() // from the previous episode's value, as Linux does
+	} else {
+		c.count = 1
+		c.invSqrt = math.MaxUint16
 	}
 	c.lastCount = c.count
-	c.dropNext = c.controlLaw(now)
+	c.dropNext = c.deadline(now)
 	c.dropping = true
 	if c.cfg.ecn && p.ECT {
 		return Mark
@@ -252,9 +335,26 @@ func (c *CoDel) beginEpisode(now int64, p Packet) Verdict {
 	return Drop
 }
 
-// controlLaw returns t + interval/sqrt(count), truncated to ns.
+// controlLaw returns t + interval/sqrt(count), truncated to ns (the sqrt law).
 func (c *CoDel) controlLaw(t int64) int64 {
 	return t + int64(float64(c.cfg.interval)/math.Sqrt(float64(c.count)))
+}
+
+// linuxControlLaw returns t + floor(interval*invSqrt/2^16): Linux's reciprocal_scale
+// by the Q0.32 value whose low 16 bits are zero (the product stays below 2^53 for any
+// accepted interval).
+func (c *CoDel) linuxControlLaw(t int64) int64 {
+	return t + c.cfg.interval*int64(c.invSqrt)>>16
+}
+
+// newtonStep refines invSqrt toward 1/sqrt(count) by one Newton iteration in Q0.32,
+// x' = x/2 * (3 - count*x^2), with Linux's shifts and its modulo-2^64 wrap.
+func (c *CoDel) newtonStep() {
+	x := uint64(c.invSqrt) << 16        // Q0.32
+	x2 := (x * x) >> 32                 // x^2, Q0.32
+	v := (3 << 32) - uint64(c.count)*x2 // 3 - count*x^2, Q32.32
+	v = ((v >> 2) * x) >> (32 - 2 + 1)  // times x/2, back to Q0.32
+	c.invSqrt = uint16(v >> 16)
 }
 
 // Snapshot reports the episode state; QDelay is the sojourn of the last packet seen.

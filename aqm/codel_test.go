@@ -362,6 +362,9 @@ func TestCoDelMatchesReference(t *testing.T) {
 		{ECN: true},
 		{ECN: true, CEThreshold: 3 * time.Millisecond},
 		{Target: 2 * time.Millisecond, Interval: 20 * time.Millisecond, MTU: 300},
+		{ControlLaw: CoDelLawLinux},
+		{ControlLaw: CoDelLawLinux, ECN: true, CEThreshold: 3 * time.Millisecond},
+		{ControlLaw: CoDelLawLinux, Target: 2 * time.Millisecond, Interval: 20 * time.Millisecond, MTU: 300},
 	}
 	totalDrops, totalMarks, multi := 0, 0, 0
 	for i, p := range params {
@@ -407,6 +410,47 @@ func FuzzCoDel(f *testing.F) {
 		if data[0]&4 != 0 {
 			p.MTU = 64
 		}
+		if data[0]&8 != 0 {
+			p.ControlLaw = CoDelLawLinux
+		}
 		runCoDelCompare(t, p, fuzzTicks(data[1:]), 2e6)
 	})
+}
+
+// The linux law's reciprocal square root, pinned by hand for the first counts (one
+// Newton step from x = 1 at count 2 gives x/2*(3-2x^2) = 0.5, stored as 0x8001, where
+// 1/sqrt(2) = 0.707; from 0.5 at count 3 it gives 0.5625), and then within 0.5% of
+// 1/sqrt(count) as count climbs one by one, as in a long dropping episode. Deadlines
+// use floor(interval*x/2^16).
+func TestCoDelLinuxLaw(t *testing.T) {
+	c := newTestCoDel(t, CoDelParams{ControlLaw: CoDelLawLinux})
+	c.count, c.invSqrt = 1, math.MaxUint16
+	assert.Equal(t, int64(100*ms)*0xffff>>16, c.deadline(0))
+	c.count = 2
+	c.newtonStep()
+	assert.Equal(t, uint16(0x8001), c.invSqrt)
+	c.count = 3
+	c.newtonStep()
+	assert.InDelta(t, 0.5625, float64(c.invSqrt)/65536, 0.0002)
+	for n := uint32(4); n <= 2000; n++ {
+		c.count = n
+		c.newtonStep()
+		if n >= 10 {
+			want := 1 / math.Sqrt(float64(n))
+			got := float64(c.invSqrt) / 65536
+			require.InEpsilon(t, want, got, 0.005, "count %d", n)
+		}
+	}
+	// The sqrt law is exact.
+	s := newTestCoDel(t, CoDelParams{})
+	s.count = 4
+	assert.Equal(t, int64(50*ms), s.controlLaw(0))
+
+	_, err := ParseCoDelLaw("fast")
+	assert.EqualError(t, err, `aqm: codel.control_law = "fast", want sqrt or linux`)
+	l, err := ParseCoDelLaw("Linux")
+	require.NoError(t, err)
+	assert.Equal(t, CoDelLawLinux, l)
+	_, err = NewCoDelConfig(CoDelParams{ControlLaw: 5})
+	assert.ErrorContains(t, err, "codel.control_law = 5")
 }

@@ -52,8 +52,8 @@ func TestPIEConfig(t *testing.T) {
 }
 
 // The probability follows the float64 reference update, step by step, through a
-// scripted delay sequence that visits every scaling band, the 0.02 cap, the +0.02 above
-// 250 ms and the idle decay.
+// scripted delay sequence that visits every scaling band, the 0.02 cap, the idle decay
+// and (linux) the +0.02 above 250 ms.
 func TestPIEUpdateMatchesReference(t *testing.T) {
 	var script []int64
 	add := func(n int, d int64) {
@@ -64,57 +64,91 @@ func TestPIEUpdateMatchesReference(t *testing.T) {
 	add(1, 15*ms)   // at target: only the trend term, lands in the second band
 	add(600, 20*ms) // 5 ms over target: small steps climb through the bands one by one
 	add(3, 200*ms)  // a jump: the step is capped at 0.02
-	add(3, 300*ms)  // above 250 ms: +0.02 per update
+	add(3, 300*ms)  // above 250 ms: +0.02 per update (linux)
 	add(20, 40*ms)  // falling delay: negative trend
 	add(40, 5*ms)   // below target: the probability falls
 	add(1500, 0)    // idle: decay to zero
 
-	const period = 15 * ms
-	e := newTestPIE(t, PIEParams{})
-	ref := newRefPIE(PIEParams{})
-	now := int64(1e9)
-	q := Backlog{Packets: 10, Bytes: 15000}
-	e.Dequeue(now, Packet{Len: 1500, EnqTime: now}, q) // starts the update clock
-	ref.advance(float64(now))
-	for i, d := range script {
-		// A departure just before each update sets the sojourn the update will use;
-		// an idle step leaves the queue empty instead.
-		now += period - 1
-		back := q
-		if d == 0 {
-			back = Backlog{}
-		}
-		e.Dequeue(now, Packet{Len: 1500, EnqTime: now - d}, back)
-		ref.lastSojourn, ref.bytes = float64(d), back.Bytes
-		now++
-		e.Enqueue(now, Packet{Len: 100}, back)
-		ref.advance(float64(now))
-		require.Equal(t, ref.dropProb, e.prob, "update %d (qdelay %v)", i, time.Duration(d))
-		require.Equal(t, int64(ref.qdelayOld), e.qdelayOld)
+	for _, variant := range []PIEVariant{PIERFC, PIELinux} {
+		t.Run(variant.String(), func(t *testing.T) {
+			const period = 15 * ms
+			p := PIEParams{Variant: variant}
+			e := newTestPIE(t, p)
+			ref := newRefPIE(p)
+			now := int64(1e9)
+			q := Backlog{Packets: 10, Bytes: 15000}
+			e.Dequeue(now, Packet{Len: 1500, EnqTime: now}, q) // starts the update clock
+			ref.advance(float64(now))
+			for i, d := range script {
+				// A departure just before each update sets the sojourn the update will use;
+				// an idle step leaves the queue empty instead.
+				now += period - 1
+				back := q
+				if d == 0 {
+					back = Backlog{}
+				}
+				e.Dequeue(now, Packet{Len: 1500, EnqTime: now - d}, back)
+				ref.lastSojourn, ref.bytes = float64(d), back.Bytes
+				now++
+				e.Enqueue(now, Packet{Len: 100}, back)
+				ref.advance(float64(now))
+				require.Equal(t, ref.dropProb, e.prob, "update %d (qdelay %v)", i, time.Duration(d))
+				require.Equal(t, int64(ref.qdelayOld), e.qdelayOld)
+			}
+			require.Equal(t, len(script), ref.updates)
+			for band := 0; band <= 7; band++ {
+				assert.Positive(t, ref.bands[band], "band %d never exercised", band)
+			}
+			if variant == PIELinux {
+				assert.Positive(t, ref.bands[8], "the 250 ms boost never applied")
+			} else {
+				assert.Zero(t, ref.bands[8], "rfc has no 250 ms boost")
+			}
+			assert.Zero(t, e.prob, "idle decay ends at 0")
+		})
 	}
-	require.Equal(t, len(script), ref.updates)
-	for band := 0; band <= 8; band++ {
-		assert.Positive(t, ref.bands[band], "band %d never exercised", band)
-	}
-	assert.Zero(t, e.prob, "idle decay ends at 0")
 }
 
 // The same check against numbers computed by hand from RFC 8033's formula for the
-// first updates, so the reference itself is pinned.
+// first updates, so the reference itself is pinned; and Linux's extra 0.02 above 250 ms.
 func TestPIEUpdateByHand(t *testing.T) {
 	e := newTestPIE(t, PIEParams{})
-	e.update(20 * ms) // (0.125*0.005 + 1.25*0.020) / 2048
+	e.update(20*ms, 1) // (0.125*0.005 + 1.25*0.020) / 2048
 	assert.InDelta(t, 0.025625/2048, e.prob, 1e-18)
-	e.update(20 * ms) // prob is now 1.25e-5, in the 1e-5..1e-4 band: (0.125*0.005 + 0) / 128 added
+	e.update(20*ms, 1) // prob is now 1.25e-5, in the 1e-5..1e-4 band: (0.125*0.005 + 0) / 128 added
 	assert.InDelta(t, 0.025625/2048+0.000625/128, e.prob, 1e-18)
 	e.prob = 0.5
-	e.update(200 * ms) // 0.125*0.185 + 1.25*0.18 = 0.248..., capped at 0.02
+	e.update(200*ms, 1) // 0.125*0.185 + 1.25*0.18 = 0.248..., capped at 0.02
 	assert.InDelta(t, 0.52, e.prob, 1e-15)
-	e.update(260 * ms) // 0.125*0.245 + 1.25*0.06 = 0.105625 -> 0.02, +0.02 boost
-	assert.InDelta(t, 0.56, e.prob, 1e-15)
+	e.update(260*ms, 1) // 0.125*0.245 + 1.25*0.06 = 0.105625 -> 0.02, no boost in the RFC
+	assert.InDelta(t, 0.54, e.prob, 1e-15)
 	e.prob = 0.005
-	e.update(260 * ms) // (0.125*0.245 + 0)/8 + 0.02
-	assert.InDelta(t, 0.005+0.030625/8+0.02, e.prob, 1e-15)
+	e.update(260*ms, 1) // (0.125*0.245 + 0)/8
+	assert.InDelta(t, 0.005+0.030625/8, e.prob, 1e-15)
+
+	l := newTestPIE(t, PIEParams{Variant: PIELinux})
+	l.prob, l.qdelayOld = 0.5, 200*ms
+	l.update(260*ms, 1) // as above, then +0.02
+	assert.InDelta(t, 0.54, l.prob, 1e-15)
+	l.prob = 0.005
+	l.update(260*ms, 1) // (0.125*0.245 + 0)/8 + 0.02
+	assert.InDelta(t, 0.005+0.030625/8+0.02, l.prob, 1e-15)
+}
+
+// A queue held at 300 ms from a zero probability: after four updates the RFC
+// reaches about 0.0102 (the band scaling keeps the first steps tiny), Linux about
+// 0.1336 (its 0.02 per update dominates).
+func TestPIE300msFourUpdates(t *testing.T) {
+	for _, c := range []struct {
+		v    PIEVariant
+		want float64
+	}{{PIERFC, 0.0102}, {PIELinux, 0.1336}} {
+		e := newTestPIE(t, PIEParams{Variant: c.v})
+		for i := 0; i < 4; i++ {
+			e.update(300*ms, 1)
+		}
+		assert.InDelta(t, c.want, e.prob, 0.00005, c.v.String())
+	}
 }
 
 // congest puts e in a congested steady state reachable from outside: every period a
@@ -149,7 +183,7 @@ func TestPIEBurstAllowance(t *testing.T) {
 		assert.Equal(t, 150*ms-int64(k)*15*ms, e.burst, "after update %d", k)
 		assert.NotContains(t, vs[0], Drop, "period %d is inside the burst allowance", k)
 	}
-	require.Greater(t, e.prob, 0.1)
+	require.Greater(t, e.prob, 0.05)
 	vs := congest(e, &now, 1, 2000, 300*ms, false)
 	require.Zero(t, e.burst)
 	assert.Contains(t, vs[0], Drop, "drops start once the allowance is used up")
@@ -381,6 +415,14 @@ func TestPIEMatchesReference(t *testing.T) {
 		{Seed: 2, ECN: true},
 		{Seed: 3, RateEstimator: true},
 		{Seed: 4, RateEstimator: true, ECN: true, ECNThreshold: 0.5, NoBurstAllowance: true},
+		{Seed: 5, Variant: PIELinux},
+		{Seed: 6, Variant: PIELinux, ECN: true},
+		{Seed: 7, Variant: PIELinux, RateEstimator: true},
+		{Seed: 8, Variant: PIELinux, ECN: true, ECNThreshold: 0.5, ByteMode: true},
+		{Seed: 9, ActiveStates: true, ActiveThreshold: 30000},
+		{Seed: 10, Variant: PIELinux, ActiveStates: true, ECN: true},
+		{Seed: 11, NoDerandomize: true, ByteMode: true},
+		{Seed: 12, Variant: PIELinux, NoDerandomize: true, ECN: true},
 	}
 	totalDrops, totalMarks := 0, 0
 	for i, p := range params {
@@ -424,6 +466,134 @@ func FuzzPIE(f *testing.F) {
 		if data[0]&4 != 0 {
 			p.NoBurstAllowance = true
 		}
+		if data[0]&8 != 0 {
+			p.Variant = PIELinux
+		}
+		p.ActiveStates = data[0]&16 != 0
+		p.NoDerandomize = data[0]&32 != 0
+		p.ByteMode = data[0]&64 != 0
 		runPIECompare(t, p, fuzzTicks(data[1:]), 2e6)
 	})
+}
+
+// Linux leaves the accumulator alone when the forced (>= 8.5) path ends in a mark, so
+// every following eligible ECT arrival is marked too; the rfc variant resets it and
+// starts counting again.
+func TestPIEAccumulatorAfterForcedMark(t *testing.T) {
+	q := Backlog{Packets: 100, Bytes: 150000}
+	for _, c := range []struct {
+		v     PIEVariant
+		marks int
+	}{{PIERFC, 1}, {PIELinux, 20}} {
+		e, now := forcePIE(t, PIEParams{Variant: c.v, ECN: true}, 0.001)
+		e.sojourn = 100 * ms // linux checks the current delay
+		e.accu = 8.5
+		marks := 0
+		for i := 0; i < 20; i++ {
+			if e.Enqueue(now, Packet{Len: 1500, ECT: true}, q) == Mark {
+				marks++
+			}
+		}
+		assert.Equal(t, c.marks, marks, c.v.String())
+	}
+}
+
+// Linux consumes the burst allowance by the time between departures (none while no
+// packet leaves) and refills it at an update that finds the queue calm.
+func TestPIELinuxBurstAllowance(t *testing.T) {
+	e := newTestPIE(t, PIEParams{Variant: PIELinux})
+	now := int64(1e9)
+	q := Backlog{Packets: 100, Bytes: 150000}
+	e.Dequeue(now, Packet{Len: 1500, EnqTime: now - 50*ms}, q)
+	require.Equal(t, 150*ms, e.burst, "the first departure has no predecessor")
+	now += 40 * ms
+	e.Dequeue(now, Packet{Len: 1500, EnqTime: now - 50*ms}, q)
+	assert.Equal(t, 110*ms, e.burst)
+	now += 200 * ms
+	e.Dequeue(now, Packet{Len: 1500, EnqTime: now - 50*ms}, q)
+	assert.Zero(t, e.burst)
+	// Calm: prob 0 and two updates with a delay below target/2.
+	e.prob = 0
+	e.Dequeue(now+1, Packet{Len: 1500, EnqTime: now}, q) // sojourn 1 ns
+	e.Enqueue(now+15*ms, Packet{Len: 100}, q)
+	e.Enqueue(now+30*ms, Packet{Len: 100}, q)
+	assert.Equal(t, 150*ms, e.burst)
+	assert.Equal(t, int64(pieNoDeq), e.lastDeq, "the departure clock restarts")
+}
+
+// active_states: inactive PIE passes everything and runs no update until the backlog
+// reaches the threshold; activation refills the burst allowance; a calm update makes
+// it inactive again.
+func TestPIEActiveStates(t *testing.T) {
+	e := newTestPIE(t, PIEParams{ActiveStates: true, ActiveThreshold: 20000})
+	now := int64(1e9)
+	small := Backlog{Packets: 10, Bytes: 19999}
+	for i := 0; i < 100; i++ {
+		now += 15 * ms
+		e.Dequeue(now, Packet{Len: 1500, EnqTime: now - 300*ms}, small)
+		require.Equal(t, Pass, e.Enqueue(now, Packet{Len: 1500}, small))
+	}
+	require.True(t, e.inactive)
+	require.Zero(t, e.prob, "no update while inactive")
+	e.burst = 0
+	big := Backlog{Packets: 100, Bytes: 20000}
+	e.Enqueue(now, Packet{Len: 1500}, big)
+	require.False(t, e.inactive)
+	assert.Equal(t, 150*ms, e.burst, "activation refills the burst allowance")
+	// Congestion: the probability grows.
+	for i := 0; i < 20; i++ {
+		now += 15 * ms
+		e.Dequeue(now, Packet{Len: 1500, EnqTime: now - 300*ms}, big)
+		e.Enqueue(now, Packet{Len: 1500}, big)
+	}
+	require.Positive(t, e.prob)
+	// The queue empties; the probability decays to 0 and PIE goes inactive.
+	e.Dequeue(now, Packet{Len: 1500, EnqTime: now}, Backlog{})
+	e.Enqueue(now+time.Hour.Nanoseconds(), Packet{Len: 100}, Backlog{})
+	assert.True(t, e.inactive)
+	assert.Zero(t, e.prob)
+}
+
+// Without de-randomization the gaps between drops are geometric: gaps shorter than
+// the accumulator's minimum occur. Byte mode scales the probability by len/MTU.
+func TestPIEDerandomizeOffAndByteMode(t *testing.T) {
+	q := Backlog{Packets: 100, Bytes: 150000}
+	rate := func(p PIEParams, n, size int) float64 {
+		e, now := forcePIE(t, p, 0.1)
+		drops, gap, short := 0, 0, 0
+		for i := 0; i < n; i++ {
+			gap++
+			if e.Enqueue(now, Packet{Len: size}, q) == Drop {
+				drops++
+				if gap < 9 { // 0.85/0.1: the accumulator never drops this early
+					short++
+				}
+				gap = 0
+			}
+		}
+		if p.NoDerandomize {
+			assert.Positive(t, short, "geometric gaps include short ones")
+		} else {
+			assert.Zero(t, short)
+		}
+		return float64(drops) / float64(n)
+	}
+	assert.InDelta(t, 0.1, rate(PIEParams{NoDerandomize: true}, 200000, 1514), 0.005)
+	rate(PIEParams{}, 200000, 1514)
+	assert.InDelta(t, 0.05, rate(PIEParams{NoDerandomize: true, ByteMode: true}, 200000, 757), 0.003)
+	assert.InDelta(t, 0.1, rate(PIEParams{NoDerandomize: true, ByteMode: true}, 200000, 1514), 0.005)
+}
+
+func TestParsePIEVariant(t *testing.T) {
+	for s, want := range map[string]PIEVariant{"": PIERFC, "rfc": PIERFC, " Linux ": PIELinux} {
+		v, err := ParsePIEVariant(s)
+		require.NoError(t, err)
+		assert.Equal(t, want, v)
+	}
+	_, err := ParsePIEVariant("ns3")
+	assert.EqualError(t, err, `aqm: pie.variant = "ns3", want rfc or linux`)
+	_, err = NewPIEConfig(PIEParams{Variant: 7})
+	assert.ErrorContains(t, err, "pie.variant = 7")
+	_, err = NewPIEConfig(PIEParams{ActiveThreshold: -1})
+	assert.ErrorContains(t, err, "pie.active_threshold = -1 bytes")
 }

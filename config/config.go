@@ -203,18 +203,24 @@ type CoDelParams struct {
 	MTU         int           `mapstructure:"mtu"`          // no drop while at most this many bytes are queued
 	ECN         *bool         `mapstructure:"ecn"`          // mark ECT packets instead of dropping; unset: on for FQ-CoDel, off otherwise
 	CEThreshold time.Duration `mapstructure:"ce_threshold"` // mark ECT packets above this sojourn; 0 off
+	ControlLaw  string        `mapstructure:"control_law"`  // sqrt (RFC 8289, default) | linux (fixed-point Newton)
 }
 
 // PIEParams are RFC 8033's knobs in human units.
 type PIEParams struct {
-	Target        time.Duration `mapstructure:"target"`         // reference queue delay, default 15ms
-	TUpdate       time.Duration `mapstructure:"t_update"`       // probability update period, default 15ms
-	Alpha         float64       `mapstructure:"alpha"`          // weight of (qdelay - target), default 0.125
-	Beta          float64       `mapstructure:"beta"`           // weight of the qdelay trend, default 1.25
-	MaxBurst      time.Duration `mapstructure:"max_burst"`      // burst allowance, default 150ms
-	ECN           bool          `mapstructure:"ecn"`            // mark instead of drop while prob <= ECNProb
-	ECNProb       float64       `mapstructure:"ecn_prob"`       // marking ceiling, default 0.1
-	RateEstimator bool          `mapstructure:"rate_estimator"` // qdelay from departure rate, not timestamps
+	Target        time.Duration `mapstructure:"target"`           // reference queue delay, default 15ms
+	TUpdate       time.Duration `mapstructure:"t_update"`         // probability update period, default 15ms
+	Alpha         float64       `mapstructure:"alpha"`            // weight of (qdelay - target), default 0.125
+	Beta          float64       `mapstructure:"beta"`             // weight of the qdelay trend, default 1.25
+	MaxBurst      time.Duration `mapstructure:"max_burst"`        // burst allowance, default 150ms
+	ECN           bool          `mapstructure:"ecn"`              // mark instead of drop while prob <= ECNProb
+	ECNProb       float64       `mapstructure:"ecn_prob"`         // marking ceiling, default 0.1
+	RateEstimator bool          `mapstructure:"rate_estimator"`   // qdelay from departure rate, not timestamps
+	Variant       string        `mapstructure:"variant"`          // rfc (RFC 8033, default) | linux (sch_pie.c)
+	ActiveStates  bool          `mapstructure:"active_states"`    // RFC 8033 5.3 active/inactive states, default off
+	ActiveThresh  string        `mapstructure:"active_threshold"` // bytes that activate an inactive PIE; "" = 10 MTU
+	Derandomize   *bool         `mapstructure:"derandomize"`      // RFC 8033 5.4 accumulator; nil = on
+	ByteMode      bool          `mapstructure:"byte_mode"`        // prob scaled by len/MTU (Linux bytemode), default off
 }
 
 // REDParams are the classic RED knobs; thresholds are sizes (packets or bytes).
@@ -224,6 +230,13 @@ type REDParams struct {
 	MaxpInv int    `mapstructure:"maxp_inv"` // 1/max drop probability at MaxTh, 1..255
 	WqLog2  int    `mapstructure:"wq_log2"`  // EWMA weight 2^-WqLog2, 1..12
 	ECN     bool   `mapstructure:"ecn"`      // mark instead of drop
+	// Options, all off by default: gentle (pb from maxp to 1 between max_th and 2 max_th),
+	// adaptive (Adaptive RED: maxp adapted every adapt_interval), harddrop (with ecn:
+	// drop rather than mark in the forced region, as Linux's harddrop flag).
+	Gentle        bool          `mapstructure:"gentle"`
+	Adaptive      bool          `mapstructure:"adaptive"`
+	AdaptInterval time.Duration `mapstructure:"adapt_interval"` // default 500ms
+	HardDrop      bool          `mapstructure:"harddrop"`
 
 	MinThSize Size `mapstructure:"-"`
 	MaxThSize Size `mapstructure:"-"`

@@ -57,6 +57,7 @@ var defaults = map[string]any{
 	"queueing.queue.aqm.codel.interval":     "100ms",
 	"queueing.queue.aqm.codel.mtu":          1514,
 	"queueing.queue.aqm.codel.ce_threshold": "0s",
+	"queueing.queue.aqm.codel.control_law":  "sqrt", // RFC 8289's true square root; linux: Linux's fixed point
 	// RFC 8033 defaults; ECN marking stops above a 10% drop probability.
 	"queueing.queue.aqm.pie.target":         "15ms",
 	"queueing.queue.aqm.pie.t_update":       "15ms",
@@ -66,6 +67,13 @@ var defaults = map[string]any{
 	"queueing.queue.aqm.pie.ecn":            false,
 	"queueing.queue.aqm.pie.ecn_prob":       0.1,
 	"queueing.queue.aqm.pie.rate_estimator": false,
+	// RFC 8033 behaviour (linux: sch_pie.c's); the optional parts off except
+	// derandomization; 10 full frames activate an inactive PIE.
+	"queueing.queue.aqm.pie.variant":          "rfc",
+	"queueing.queue.aqm.pie.active_states":    false,
+	"queueing.queue.aqm.pie.active_threshold": "15140B",
+	"queueing.queue.aqm.pie.derandomize":      true,
+	"queueing.queue.aqm.pie.byte_mode":        false,
 	// RED: thresholds a quarter and three quarters of the 1000p default limit, with
 	// DPDK rte_red's customary maxp_inv 10 and wq_log2 9.
 	"queueing.queue.aqm.red.min_th":   "250p",
@@ -73,6 +81,12 @@ var defaults = map[string]any{
 	"queueing.queue.aqm.red.maxp_inv": 10,
 	"queueing.queue.aqm.red.wq_log2":  9,
 	"queueing.queue.aqm.red.ecn":      false,
+	// Floyd & Jacobson's RED; gentle, Adaptive RED (every 500 ms, the paper's
+	// interval) and harddrop are opt-in.
+	"queueing.queue.aqm.red.gentle":         false,
+	"queueing.queue.aqm.red.adaptive":       false,
+	"queueing.queue.aqm.red.adapt_interval": "500ms",
+	"queueing.queue.aqm.red.harddrop":       false,
 	// RFC 8290 defaults.
 	"queueing.queue.fq.enabled": false,
 	"queueing.queue.fq.flows":   1024,

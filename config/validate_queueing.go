@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dpdkq/dpdkq/aqm"
 )
 
 // parseSizeKey parses a size at key, reporting a syntax error, a unit outside units
@@ -162,6 +164,16 @@ func validateProfile(p *problems, key string, qp *QueueProfile) {
 	r := &a.RED
 	r.MinThSize, _ = parseSizeKey(p, k+"min_th", r.MinTh, nil)
 	r.MaxThSize, _ = parseSizeKey(p, k+"max_th", r.MaxTh, nil)
+	// Variant names and sizes are syntax; the algorithms check the rest.
+	if _, err := aqm.ParseCoDelLaw(a.CoDel.ControlLaw); err != nil {
+		p.add(key+".aqm.codel.control_law", a.CoDel.ControlLaw, "%s", oneOf("sqrt", "linux"))
+	}
+	if _, err := aqm.ParsePIEVariant(a.PIE.Variant); err != nil {
+		p.add(key+".aqm.pie.variant", a.PIE.Variant, "%s", oneOf("rfc", "linux"))
+	}
+	if a.PIE.ActiveThresh != "" {
+		parseSizeKey(p, key+".aqm.pie.active_threshold", a.PIE.ActiveThresh, bytesOnly)
+	}
 
 	k = key + ".fq."
 	fq := &qp.FQ // flows' range is FQ-CoDel's (voq), checked by the plan

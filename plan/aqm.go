@@ -37,10 +37,24 @@ func (p *Plan) AQMSpec(a config.AQMProfile, key string, pi, cls int, rateBps flo
 		}
 		s.CoDel = aqm.CoDelParams{Target: a.CoDel.Target, Interval: a.CoDel.Interval, MTU: a.CoDel.MTU,
 			ECN: ecn, CEThreshold: a.CoDel.CEThreshold}
+		if s.CoDel.ControlLaw, err = aqm.ParseCoDelLaw(a.CoDel.ControlLaw); err != nil {
+			return s, fe(key+".codel.control_law", a.CoDel.ControlLaw, "want one of sqrt, linux")
+		}
 	case aqm.KindPIE:
 		s.PIE = aqm.PIEParams{Target: a.PIE.Target, TUpdate: a.PIE.TUpdate, Alpha: a.PIE.Alpha, Beta: a.PIE.Beta,
 			MaxBurst: a.PIE.MaxBurst, ECN: a.PIE.ECN, ECNThreshold: a.PIE.ECNProb, RateEstimator: a.PIE.RateEstimator,
-			Seed: uint64(max(cls, 0)) + 1}
+			Seed: uint64(max(cls, 0)) + 1, ActiveStates: a.PIE.ActiveStates, ByteMode: a.PIE.ByteMode,
+			NoDerandomize: a.PIE.Derandomize != nil && !*a.PIE.Derandomize}
+		if s.PIE.Variant, err = aqm.ParsePIEVariant(a.PIE.Variant); err != nil {
+			return s, fe(key+".pie.variant", a.PIE.Variant, "want one of rfc, linux")
+		}
+		if a.PIE.ActiveThresh != "" {
+			sz, err := config.ParseSize(a.PIE.ActiveThresh)
+			if err != nil || sz.Unit != config.Bytes {
+				return s, fe(key+".pie.active_threshold", a.PIE.ActiveThresh, "want bytes, e.g. 15140B or 30KB")
+			}
+			s.PIE.ActiveThreshold = int(sz.Value)
+		}
 	case aqm.KindRED:
 		r := a.RED
 		if r.MinThSize.Unit == 0 && r.MinThSize.Value == 0 {
@@ -65,6 +79,7 @@ func (p *Plan) AQMSpec(a config.AQMProfile, key string, pi, cls int, rateBps flo
 			link = unshapedLinkRate
 		}
 		s.RED = aqm.REDParams{Unit: unit, WqLog2: uint(r.WqLog2), ECN: r.ECN, Seed: uint64(max(cls, 0)) + 1, LinkRate: link,
+			Gentle: r.Gentle, Adaptive: r.Adaptive, AdaptInterval: r.AdaptInterval, HardDrop: r.HardDrop,
 			Profiles: []aqm.REDProfile{{MinTh: int(r.MinThSize.Value), MaxTh: int(r.MaxThSize.Value), MaxPInv: r.MaxpInv}}}
 	}
 	if err := s.Validate(); err != nil {
