@@ -80,6 +80,9 @@ func (s *Server) routes() http.Handler {
 	get("/api/v1/neighbors", func(*http.Request) (any, error) { return nonNil(s.src.Neighbors()), nil })
 	get("/api/v1/config", func(*http.Request) (any, error) { return redacted(s.src.Config()) })
 	get("/api/v1/version", func(*http.Request) (any, error) { return s.version(), nil })
+	if ts, ok := s.src.(TrafficSource); ok {
+		get("/api/v1/traffic", func(*http.Request) (any, error) { return ts.Traffic(), nil })
+	}
 	mux.HandleFunc("POST /api/v1/changes", s.change)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	return s.withAuth(jsonMuxErrors(mux))

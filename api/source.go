@@ -33,6 +33,12 @@ type Source interface {
 	QueuedBetween(from, to time.Duration, max int) []QueuedPacket
 }
 
+// TrafficSource is an optional Source method: the live figures of the router's traffic
+// source and sink ports (GET /api/v1/traffic; 404 when the Source lacks it).
+type TrafficSource interface {
+	Traffic() any
+}
+
 // Status is the router's identity and uptime.
 type Status struct {
 	Version     string        `json:"version"`

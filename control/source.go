@@ -209,3 +209,16 @@ func (s *Source) QueuedBetween(from, to time.Duration, max int) []api.QueuedPack
 	}
 	return out
 }
+
+// Traffic is what the router's traffic source and sink ports sent and measured so far
+// (api.TrafficSource). Empty when the dataplane has none.
+func (s *Source) Traffic() any {
+	if t, ok := s.r.(interface {
+		TrafficSummary() []dataplane.TrafficSummary
+	}); ok {
+		if ts := t.TrafficSummary(); ts != nil {
+			return ts
+		}
+	}
+	return []dataplane.TrafficSummary{}
+}

@@ -3,6 +3,8 @@ package dataplane
 import (
 	"net/netip"
 	"time"
+
+	"github.com/dpdkq/dpdkq/traffic"
 )
 
 // Mode is a port's forwarding mode.
@@ -32,7 +34,18 @@ type PortConfig struct {
 	Overhead    int           // per-frame line overhead charged by the shaper (24 for Ethernet)
 	Delay       time.Duration // fixed one-way egress delay
 	EgressLcore int           // lcore that owns the port's egress; -1 = automatic
+
+	// A port dpdkq implements itself, with no DPDK device (Device is ignored):
+	// Source synthesizes frames addressed by SourceAddr (the MACs are filled in at
+	// start) from the router's mbuf pool as if received on this port; Sink terminates
+	// what is routed to this port and measures it. At most one of the two.
+	Source     *traffic.SourceParams
+	SourceAddr traffic.Addressing
+	Sink       *traffic.SinkParams
 }
+
+// Internal reports whether the port has no DPDK device (a traffic source or sink).
+func (pc *PortConfig) Internal() bool { return pc.Source != nil || pc.Sink != nil }
 
 // Route is a static route. A zero Via means "directly connected": the packet's own
 // destination is resolved by ARP. A non-zero MAC is used as the next hop's address

@@ -111,7 +111,14 @@ func (w *worker) flushCtrlPort(out int) {
 	if w.r.ports[out].direct {
 		txq = uint16(w.idx)
 	}
-	sent := txBurstOrFree(w.r.ports[out].id, txq, b.b.Addr(), n)
+	sent := 0
+	if w.r.ports[out].id == noDevice {
+		// A source or sink port has no wire: its control frames (ARP for a host behind
+		// it, replies) are refused like a full device's.
+		b.b.FreeBulk(n)
+	} else {
+		sent = txBurstOrFree(w.r.ports[out].id, txq, b.b.Addr(), n)
+	}
 	c := &w.cnt[out]
 	c.TxPackets += uint64(sent)
 	for i, in := range b.in[:n] {

@@ -16,6 +16,7 @@ type egressPort struct {
 	descs  []pkt.Desc // dequeued burst
 	due    []pkt.Desc // released by the delay line
 	tx     txEdge
+	sink   *sinkPort // a traffic sink port: transmit records and frees (traffic.go)
 }
 
 // txEdge is a port's transmit side: the frames handed to the device and not yet taken
@@ -98,6 +99,9 @@ func (w *worker) serveEgress(e *egressPort, now int64) {
 // poll); otherwise it is sent now. Behind frames the device refused, the burst waits
 // with them for the port's next service (the port's order).
 func (w *worker) transmit(e *egressPort, ds []pkt.Desc) int {
+	if e.sink != nil {
+		return w.sinkTransmit(e, ds)
+	}
 	t := &e.tx
 	if w.pending != nil {
 		w.flushTx() // the pending burst first: one edge pending at a time, each in order

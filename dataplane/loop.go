@@ -33,8 +33,10 @@ type worker struct {
 	lcore uint
 	idx   int // index among workers (its tx queue number where the port has enough)
 
-	rxqs   []rxq
-	poller *poller // the pending tx edge and every rx queue in one call per iteration
+	rxqs    []rxq
+	poller  *poller       // the pending tx edge and every rx queue in one call per iteration
+	sources []*sourcePort // traffic sources this lcore polls (see traffic.go)
+	now     int64         // the current iteration's clock, ns
 
 	descs []pkt.Desc // an rx burst's descriptors, built in place for EnqueueBurst
 
@@ -104,6 +106,10 @@ func (w *worker) run() int {
 			w.txDone(t, sent)
 		}
 		now := w.clock(tsc)
+		w.now = now
+		if len(w.sources) > 0 {
+			w.pollSources(now)
+		}
 		for i := range w.rxqs {
 			if n := w.poller.got(i); n > 0 {
 				q := &w.rxqs[i]

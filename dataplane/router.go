@@ -12,10 +12,12 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/dpdkq/dpdkq/hist"
 	"github.com/dpdkq/dpdkq/lcore"
 	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/traffic"
 )
 
 // Router is a running dataplane: ports, routes, and one poll loop per worker lcore.
@@ -177,6 +179,10 @@ func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 func (r *Router) setupPorts() error {
 	names := map[string]bool{}
 	for i, pc := range r.cfg.Ports {
+		if pc.Internal() {
+			r.setupInternalPort(i, pc)
+			continue
+		}
 		name := pc.Device
 		if k := strings.IndexByte(name, ','); k >= 0 {
 			name = name[:k]
@@ -220,6 +226,31 @@ func (r *Router) setupPorts() error {
 			zap.Duration("delay", pc.Delay))
 	}
 	return nil
+}
+
+// setupInternalPort brings up a traffic source or sink port: no device, a MAC of its
+// own (configured, or 02:d9:51:00:00:<index+1>), a tx queue per worker (nothing is
+// ever sent to a device on it).
+func (r *Router) setupInternalPort(i int, pc PortConfig) {
+	ps := portState{cfg: pc, id: noDevice, live: new(atomic.Pointer[portLive]), ntxq: len(r.cfg.Workers)}
+	if ps.cfg.RxQueues <= 0 || pc.Sink != nil {
+		ps.cfg.RxQueues = 1
+	}
+	ps.live.Store(&portLive{rate: pc.RateBps, delay: pc.Delay})
+	ps.mac = pc.MAC
+	if ps.mac == ([6]byte{}) {
+		ps.mac = [6]byte{0x02, 0xd9, 0x51, 0, byte((i + 1) >> 8), byte(i + 1)}
+	}
+	if pc.Addr.IsValid() {
+		ps.ip = ip4(pc.Addr.Addr())
+	}
+	r.ports = append(r.ports, ps)
+	kind := "sink"
+	if pc.Source != nil {
+		kind = "source"
+	}
+	r.log.Info("port up", zap.String("port", pc.Name), zap.String("device", kind),
+		zap.Stringer("mac", net.HardwareAddr(ps.mac[:])), zap.Float64("rate_bps", pc.RateBps), zap.Duration("delay", pc.Delay))
 }
 
 func (r *Router) setupRoutes(name string) error {
@@ -366,6 +397,14 @@ func (r *Router) setupWorkers(ringName string) error {
 			return fmt.Errorf("rx map: lcore %d is not a worker %v", a.Lcore, r.cfg.Workers)
 		}
 		w := r.workers[wi]
+		if pc := &r.ports[a.Port].cfg; pc.Internal() {
+			if pc.Source != nil && a.Queue == 0 {
+				if err := r.addSource(w, a.Port); err != nil {
+					return err
+				}
+			}
+			continue // a sink receives nothing
+		}
 		w.rxqs = append(w.rxqs, rxq{pidx: a.Port, id: r.ports[a.Port].id, queue: uint16(a.Queue), buf: mempool.NewBurst(r.burst)})
 	}
 	for _, w := range r.workers {
@@ -409,6 +448,13 @@ func (r *Router) setupWorkers(ringName string) error {
 			if pc.Delay > 0 {
 				e.delay = link.NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
 			}
+			if pc.Sink != nil {
+				sk := &sinkPort{lat: new(hist.Shared)}
+				if sk.sink, err = traffic.NewSink(fmt.Sprintf("ports[%d].sink", p), *pc.Sink, sk.lat); err != nil {
+					return err
+				}
+				e.sink = sk
+			}
 			w.egress = append(w.egress, e)
 			w.egressOf[p] = e
 		}
@@ -416,6 +462,23 @@ func (r *Router) setupWorkers(ringName string) error {
 			r.flowHash = true
 		}
 	}
+	return nil
+}
+
+// addSource makes worker w poll port pidx's traffic source. Its schedule starts at
+// clock 0, the router's start, for every source alike (incast bursts line up).
+func (r *Router) addSource(w *worker, pidx int) error {
+	ps := &r.ports[pidx]
+	src, err := traffic.NewSource(fmt.Sprintf("ports[%d].source", pidx), *ps.cfg.Source, 0)
+	if err != nil {
+		return err
+	}
+	s := &sourcePort{pidx: pidx, src: src, addr: ps.cfg.SourceAddr, frames: make([]traffic.Frame, r.burst),
+		arr: mempool.NewBurst(r.burst)}
+	s.addr.Port = uint8(pidx)
+	s.addr.DstMAC = ps.mac                                         // frames are sent to the router
+	s.addr.SrcMAC = [6]byte{0x02, 0xd9, 0x51, 0x53, 0, byte(pidx)} // the host behind the port
+	w.sources = append(w.sources, s)
 	return nil
 }
 

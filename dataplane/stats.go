@@ -20,10 +20,11 @@ type PortCounters struct {
 	Marks              uint64 // packets received here that were CE-marked
 	Local              uint64 // packets received here and consumed by the router (ARP replies to it)
 	TxHeld             uint64 // gauge: frames this port's device refused, waiting to be sent again
+	SourceNoMbuf       uint64 // a traffic source's frames not sent: no mbuf when they were due
 	Drops              [pkt.NumDropReasons]uint64
 }
 
-const countersPerPort = 10 + int(pkt.NumDropReasons)
+const countersPerPort = 11 + int(pkt.NumDropReasons)
 
 func (c *PortCounters) add(o *PortCounters) {
 	c.RxPackets += o.RxPackets
@@ -36,6 +37,7 @@ func (c *PortCounters) add(o *PortCounters) {
 	c.Marks += o.Marks
 	c.Local += o.Local
 	c.TxHeld += o.TxHeld
+	c.SourceNoMbuf += o.SourceNoMbuf
 	for i := range c.Drops {
 		c.Drops[i] += o.Drops[i]
 	}

@@ -76,6 +76,8 @@ type Summary struct {
 	MempoolLeaked int           `json:"mempool_leaked"`
 	OffchipInUse  *int          `json:"offchip_mempool_in_use_end,omitempty"` // copy_offchip pool`
 	Balanced      bool          `json:"balanced"`
+	// Traffic: what the source and sink ports sent and measured (none without them).
+	Traffic []TrafficSummary `json:"traffic,omitempty"`
 }
 
 func (r *Router) collect() []PortCounters {
@@ -172,12 +174,22 @@ func (r *Router) Stop() *Summary {
 			if qs := queues[i]; qs != nil {
 				ps.Queue = queueSummary(qs)
 			}
-			if ds, err := portStats(r.ports[i].id); err == nil {
+			if r.ports[i].id == noDevice {
+				// a source or sink: no device counters
+			} else if ds, err := portStats(r.ports[i].id); err == nil {
 				ps.Device = &ds
 				ps.RxLost = ds.IMissed + ds.IErrors + ds.RxNoMbuf
 			}
 			s.Ports = append(s.Ports, ps)
 		}
+		for _, w := range r.workers { // the loops have ended: the sinks' final counts
+			for _, e := range w.egress {
+				if e.sink != nil {
+					e.sink.sink.Publish()
+				}
+			}
+		}
+		s.Traffic = r.TrafficSummary()
 		r.teardown()
 		s.MempoolEnd = r.inUseEnd
 		s.MempoolLeaked = s.MempoolEnd - s.MempoolStart
@@ -205,6 +217,9 @@ func (r *Router) teardown() {
 		}
 	}
 	for _, w := range r.workers {
+		for _, src := range w.sources {
+			src.arr.Close()
+		}
 		for _, b := range []*mempool.Burst{w.ringBuf, w.free} {
 			if b != nil {
 				b.Close()

@@ -30,6 +30,9 @@ func (p *Plan) buildDataplane() error {
 			RxDesc: pt.RXDesc, TxDesc: pt.TXDesc, Promisc: pt.Promiscuous, RateBps: pt.RateBps,
 			BurstBytes: p.Ports[i].BucketBytes, Overhead: config.WireOverhead, Delay: pt.Delay, EgressLcore: -1,
 		}
+		if i < len(p.Traffic) {
+			pc.Source, pc.SourceAddr, pc.Sink = p.Traffic[i].Source, p.Traffic[i].Addr, p.Traffic[i].Sink
+		}
 		if pt.Mode == config.ModeXConnect {
 			pc.Mode = dataplane.ModeXConnect
 		}

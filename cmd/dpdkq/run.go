@@ -353,4 +353,31 @@ func printSummary(w io.Writer, s *dataplane.Summary) {
 	}
 	fmt.Fprintf(w, "mbuf pool: %d mbufs, in use at start %d, at end %d (leaked %d)\n",
 		s.MempoolSize, s.MempoolStart, s.MempoolEnd, s.MempoolLeaked)
+	printTraffic(w, s.Traffic)
+}
+
+// printTraffic shows what the source and sink ports sent and measured.
+func printTraffic(w io.Writer, ts []dataplane.TrafficSummary) {
+	if len(ts) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSENT\tLATE\tNO MBUF\tSKIPPED")
+	for _, t := range ts {
+		if t.Kind == "source" {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", t.Port, t.Sent, t.Late, t.NoMbuf, t.Skipped)
+		}
+	}
+	fmt.Fprintln(tw, "SINK\tRECEIVED\tLOST\tREORDERED\tCE\tTHROUGHPUT (L2)\tLATENCY p50 / p99 / max\tJAIN")
+	for _, t := range ts {
+		if t.Kind == "sink" {
+			lat := "-"
+			if t.LatencyUs != nil {
+				lat = fmt.Sprintf("%.1f / %.1f / %.1f us", t.LatencyUs["p50"], t.LatencyUs["p99"], t.LatencyUs["max"])
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.3f\n", t.Port, t.Received, t.Lost, t.Reordered, t.CE,
+				sizing.FormatRate(t.ThroughputBps), lat, t.Jain)
+		}
+	}
+	tw.Flush()
 }
