@@ -90,8 +90,10 @@ type DropSink interface {
 // source was just written field by field (or a field of the copy is patched right
 // after), the wide loads cannot be forwarded from the narrow stores still in flight
 // and each copy stalls. These copy word by word: every load then meets at most one
-// earlier store of the same size and address. The layout they rely on (five words,
-// Queue in the low half of the fifth) is checked by a test.
+// earlier store of the same size and address (Set writes a descriptor the same way,
+// so a copy of one just set forwards every word). The layout they rely on (five
+// words, Queue in the low half of the fifth, Set's field positions) is checked by
+// TestDescWordCopies and TestDescSet.
 
 // descWords is the Desc layout as five 8-byte words.
 type descWords [5]uint64
@@ -100,6 +102,18 @@ type descWords [5]uint64
 func (d *Desc) CopyTo(dst *Desc) {
 	s, t := (*descWords)(unsafe.Pointer(d)), (*descWords)(unsafe.Pointer(dst))
 	t[0], t[1], t[2], t[3], t[4] = s[0], s[1], s[2], s[3], s[4]
+}
+
+// Set writes every field of d: the given ones, Flags, Tier and Queue zero. Five word
+// stores built in registers: field by field, the narrow fields of a 40-byte stride
+// need an address computed (and often spilled) per field, since amd64 has no 1- or
+// 2-byte store indexed by 8; a composite literal goes through a stack temporary.
+func (d *Desc) Set(mbuf uintptr, enq int64, hash, length uint32, in, out uint16, class, ecn, l3 uint8) {
+	t := (*descWords)(unsafe.Pointer(d))
+	t[0], t[1] = uint64(mbuf), uint64(enq)
+	t[2] = uint64(hash) | uint64(length)<<32
+	t[3] = uint64(in) | uint64(out)<<16 | uint64(class)<<32 | uint64(ecn)<<40
+	t[4] = uint64(l3) << 32
 }
 
 // CopyToQueue copies *d to *dst with dst.Queue = q.

@@ -34,3 +34,13 @@ func TestDescWordCopies(t *testing.T) {
 	want.Queue = 0x01020304
 	require.Equal(t, want, b)
 }
+
+// TestDescSet: Set writes what field-by-field assignment writes (Flags, Tier and Queue
+// zero), whatever the descriptor held before.
+func TestDescSet(t *testing.T) {
+	d := Desc{Mbuf: 1, Enq: 2, Hash: 3, Len: 4, InPort: 5, OutPort: 6, Class: 1, ECN: 1, Flags: FlagMarkCE,
+		Tier: 1, Queue: 0xa5a5a5a5, L3: 99}
+	d.Set(0x1122334455667788, -5, 0xdeadbeef, 1514, 0xfffe, 3, 7, 2, 18)
+	require.Equal(t, Desc{Mbuf: 0x1122334455667788, Enq: -5, Hash: 0xdeadbeef, Len: 1514, InPort: 0xfffe,
+		OutPort: 3, Class: 7, ECN: 2, L3: 18}, d)
+}

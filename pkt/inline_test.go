@@ -8,5 +8,5 @@ import (
 
 // TestInlined: the word copies are inlined where queues store and deliver descriptors.
 func TestInlined(t *testing.T) {
-	inlinetest.Check(t, "github.com/dpdkq/dpdkq/pkt", "(*Desc).CopyTo", "(*Desc).CopyToQueue")
+	inlinetest.Check(t, "github.com/dpdkq/dpdkq/pkt", "(*Desc).CopyTo", "(*Desc).CopyToQueue", "(*Desc).Set")
 }
