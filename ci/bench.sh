@@ -21,8 +21,8 @@
 # skips it.
 #
 # BENCH_CONGESTED=1 adds the congested path, where queues are full and drop: (a) the
-# pcap input into out0 shaped to 10 Gb/s (14.88 Mpps of 64 B frames, below what the
-# input offers) with taildrop, CoDel, PIE and FQ-CoDel; (b) K inputs x K outputs x 8
+# pcap input into out0 shaped to 5 Gb/s (7.44 Mpps of 64 B frames, half what the
+# shaped path takes in) with taildrop, CoDel, PIE and FQ-CoDel; (b) K inputs x K outputs x 8
 # classes (K = 1, 2, 4, 8, 16: 8 to 2048 VOQs; the same K with egress queues: 8 to 128),
 # every output shaped to 1/K Gb/s, frames spread over outputs and classes. Reported: the
 # packets the lcore handled per second (received = forwarded + dropped + queued) and
@@ -166,7 +166,7 @@ PY
 dpdkq_congested() {
   local arch=$1 k=$2 aqm=$3 fq=${4:-false} cfg="$work/congested.yaml" rate=1Gbps
   # Outputs share 1 Gb/s (1.49 Mpps of 64 B frames), far below the input: always congested.
-  if [ "$k" = 0 ]; then rate=10Gbps; else rate="$((1000 / k))Mbps"; fi
+  if [ "$k" = 0 ]; then rate=5Gbps; else rate="$((1000 / k))Mbps"; fi
   {
     echo "log: {level: warn}"
     echo "eal: {lcores: \"0-1\", memory_mb: 1536, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}"
@@ -268,7 +268,7 @@ if [ ${#congested_cases[@]} -gt 0 ]; then
   for c in "${congested_cases[@]}"; do
     read -r arch k aqm fq <<<"$c"
     q=1
-    if [ "$k" = 0 ]; then name="1 in -> 10 Gb/s port, $aqm"; [ -n "$fq" ] && name="1 in -> 10 Gb/s port, FQ-CoDel"; else
+    if [ "$k" = 0 ]; then name="1 in -> 5 Gb/s port, $aqm"; [ -n "$fq" ] && name="1 in -> 5 Gb/s port, FQ-CoDel"; else
       name="$arch ${k}x${k}, 8 classes, 1/$k Gb/s outputs"; q=$((k * 8)); [ "$arch" = voq ] && q=$((k * k * 8)); fi
     printf '  %-40s %6s %10s %10s\n' "$name" "$q" "$(median ${CH[$c]})" "$(median ${CF[$c]})"
   done
