@@ -172,7 +172,7 @@ dpdkq_congested() {
     echo "eal: {lcores: \"0-1\", memory_mb: 1536, no_huge: $([ "${BENCH_HUGE:-0}" = 1 ] && echo false || echo true), no_pci: true, file_prefix: dqbench_dq}"
     echo "mempool: {mbufs: 262143, cache: 256}"
     echo "ports:"
-    if [ "$k" = 0 ]; then # the single-input case: the bench pcap into one 10 Gb/s port
+    if [ "$k" = 0 ]; then # the single-input case: the bench pcap into one 5 Gb/s port
       echo "  - {name: in0, device: \"$in\", ipv4: 10.0.0.1/24}"
       echo "  - {name: out0, device: \"net_null0,no-rx=1\", ipv4: 10.1.0.1/24, rate: $rate}"
       echo "routes: [{prefix: 198.18.0.0/16, port: out0, via: 10.1.0.2, mac: \"02:00:00:00:01:02\"}]"
