@@ -70,6 +70,7 @@ func (s *Server) routes() http.Handler {
 		})
 	}
 	get("/api/v1/status", func(*http.Request) (any, error) { return s.src.Status(), nil })
+	get("/api/v1/lcores", func(*http.Request) (any, error) { return nonNil(s.src.Status().Workers), nil })
 	get("/api/v1/ports", func(*http.Request) (any, error) { return nonNil(s.src.Ports()), nil })
 	get("/api/v1/ports/{name}", s.port)
 	get("/api/v1/queues", s.queues)

@@ -16,6 +16,7 @@ import (
 // readable; input is "" for egress queues and port is "" for input FIFOs.
 var (
 	portLabels   = []string{"port"}
+	lcoreLabels  = []string{"lcore"}
 	queueLabels  = []string{"queue", "port", "input", "class"}
 	aqmLabels    = []string{"queue", "port", "input", "class", "kind"}
 	poolLabels   = []string{"pool"}
@@ -33,6 +34,8 @@ type collector struct {
 	all     []*prometheus.Desc
 
 	uptime, buildInfo, mempoolInUse, mempoolSize *prometheus.Desc
+
+	lcoreStalls, lcoreStalled, lcoreWorst *prometheus.Desc
 
 	portRxPkts, portRxBytes, portTxPkts, portTxBytes, portFwd, portDrops, portMarked *prometheus.Desc
 	portRate, portDelay, portEgressPkts, portEgressBytes, portTxHeld                 *prometheus.Desc
@@ -61,6 +64,10 @@ func newCollector(src Source, version string) *collector {
 	c.buildInfo = d("build_info", "Always 1; labels carry dpdkq's and DPDK's versions.", []string{"version", "dpdk"})
 	c.mempoolInUse = d("mempool_in_use", "Mbufs of the packet pool currently in use.", nil)
 	c.mempoolSize = d("mempool_size", "Mbufs in the packet pool.", nil)
+
+	c.lcoreStalls = d("lcore_stalls_total", "Poll-loop iteration gaps longer than stall_threshold (the lcore did not poll).", lcoreLabels)
+	c.lcoreStalled = d("lcore_stall_seconds_total", "Time the lcore's poll loop spent in stalls.", lcoreLabels)
+	c.lcoreWorst = d("lcore_stall_worst_seconds", "Longest poll-loop stall since start.", lcoreLabels)
 
 	c.portRxPkts = d("port_rx_packets_total", "Packets received on the port.", portLabels)
 	c.portRxBytes = d("port_rx_bytes_total", "Bytes received on the port.", portLabels)
@@ -151,6 +158,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.buildInfo, 1, version, st.DPDKVersion)
 	gauge(c.mempoolInUse, float64(st.Mempool.InUse))
 	gauge(c.mempoolSize, float64(st.Mempool.Size))
+	for _, l := range st.Workers {
+		id := strconv.FormatUint(uint64(l.ID), 10)
+		counter(c.lcoreStalls, l.Stalls, id)
+		ch <- prometheus.MustNewConstMetric(c.lcoreStalled, prometheus.CounterValue, l.Stalled.Seconds(), id)
+		gauge(c.lcoreWorst, l.WorstStall.Seconds(), id)
+	}
 
 	for _, p := range c.src.Ports() {
 		counter(c.portRxPkts, p.RxPackets, p.Name)

@@ -46,6 +46,8 @@ type Status struct {
 	Uptime      time.Duration `json:"uptime_ns"`
 	Workers     []Lcore       `json:"lcores"`
 	Mempool     Mempool       `json:"mempool"`
+	// StallThreshold is the poll-loop iteration gap counted as a stall (stall_threshold).
+	StallThreshold time.Duration `json:"stall_threshold_ns"`
 }
 
 // Lcore is one worker lcore and what it does.
@@ -53,6 +55,19 @@ type Lcore struct {
 	ID       uint     `json:"id"`
 	RxQueues []string `json:"rx_queues"`    // "port/queue"
 	Egress   []string `json:"egress_ports"` // ports whose egress it owns
+	// Stalls are the poll loop's iteration gaps longer than stall_threshold since the
+	// start: how many, their total and the longest, and the last few.
+	Stalls       uint64        `json:"stalls"`
+	Stalled      time.Duration `json:"stalled_ns"`
+	WorstStall   time.Duration `json:"worst_stall_ns"`
+	RecentStalls []Stall       `json:"recent_stalls"` // oldest first, at most 8
+}
+
+// Stall is one poll-loop stall: when it began (since the router started) and how long
+// the lcore did not poll.
+type Stall struct {
+	Start    time.Duration `json:"start_ns"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Mempool is the mbuf pool's state.

@@ -34,6 +34,9 @@ type Config struct {
 	Mempool   Mempool       `mapstructure:"mempool"`
 	Workers   []int         `mapstructure:"workers"`    // lcores running poll loops; empty: every EAL lcore but the main one
 	BurstSize int           `mapstructure:"burst_size"` // packets per rx/tx burst, 1..512
+	// StallThreshold: a poll-loop iteration gap longer than this counts as a stall of
+	// the lcore (10us..10s; default 1ms).
+	StallThreshold time.Duration `mapstructure:"stall_threshold"`
 	Ports     []Port        `mapstructure:"ports"`
 	RX        []RXQueue     `mapstructure:"rx"` // optional explicit rx queue -> lcore map
 	Routes    []Route       `mapstructure:"routes"`
@@ -95,6 +98,7 @@ type Port struct {
 	Rate        string         `mapstructure:"rate"`         // egress shaper rate; "" or "0" unshaped
 	Burst       string         `mapstructure:"burst"`        // shaper bucket depth (a Size); "" default
 	Delay       time.Duration  `mapstructure:"delay"`        // fixed one-way egress delay, 0..10s
+	CatchUp     time.Duration  `mapstructure:"catch_up"`     // link time a backlogged shaped port may make up after a stall, 0..1s (0: none, as a link)
 	EgressLcore *int           `mapstructure:"egress_lcore"` // optional worker that runs this port's egress
 	MTU         int            `mapstructure:"mtu"`          // IPv4 MTU, 68..9000
 	Source      *SourceSection `mapstructure:"source"`       // device: source only

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks every key and fills the resolved fields (parsed rates, prefixes,
@@ -28,6 +29,9 @@ func (c *Config) validate(p *problems) {
 	if c.BurstSize < 1 || c.BurstSize > maxBurst {
 		p.add("burst_size", c.BurstSize, "want 1..%d packets", maxBurst)
 	}
+	if c.StallThreshold < minStallThreshold || c.StallThreshold > maxStallThreshold {
+		p.add("stall_threshold", c.StallThreshold, "want %v..%v, e.g. 1ms", minStallThreshold, maxStallThreshold)
+	}
 	if c.Buffer.RTT <= 0 {
 		p.add("buffer.rtt", c.Buffer.RTT, "want a positive duration, e.g. 100ms (used by bdp sizes)")
 	}
@@ -44,6 +48,13 @@ func (c *Config) validate(p *problems) {
 // maxBurst bounds burst_size: 512 is the largest burst DPDK drivers commonly accept
 // in one rx/tx call, and the poll loop keeps burst arrays of this size.
 const maxBurst = 512
+
+// stall_threshold bounds: below 10 µs ordinary iterations (a full burst through the
+// queues) would count; above 10 s a stall is no longer a stall but a hang.
+const (
+	minStallThreshold = 10 * time.Microsecond
+	maxStallThreshold = 10 * time.Second
+)
 
 // maxLcore bounds lcore ids: DPDK 22.11's default RTE_MAX_LCORE is 128.
 const maxLcore = 128

@@ -50,6 +50,10 @@ func (pt *Port) WireFrameBytes() int { return pt.MTU + ethHeader + WireOverhead 
 // over 12 s, so such a value is almost surely a unit typo (62.5bps for 62.5Mbps).
 const minRate = 1e3
 
+// maxCatchUp bounds ports[i].catch_up: a second of banked link time is already a
+// second-long burst faster than the link.
+const maxCatchUp = time.Second
+
 // maxDelay bounds a port's fixed egress delay; a lab link emulation never needs more,
 // and the delay line must hold rate*delay bytes of mbufs.
 const maxDelay = 10 * time.Second
@@ -322,6 +326,9 @@ func (c *Config) validatePortShaper(p *problems, key string, pt *Port) {
 	}
 	if err := CheckDelay(pt.Delay); err != nil {
 		p.add(key+".delay", pt.Delay, "%v", err)
+	}
+	if pt.CatchUp < 0 || pt.CatchUp > maxCatchUp {
+		p.add(key+".catch_up", pt.CatchUp, "want 0..%v (0: no catch-up, as a link; e.g. 20ms to keep the long-term rate across stalls)", maxCatchUp)
 	}
 	if pt.Burst != "" {
 		sz, err := ParseSize(pt.Burst)

@@ -23,6 +23,8 @@ import (
 // Dataplane is what the control plane needs of a running router.
 type Dataplane interface {
 	Lcores() []dataplane.LcoreInfo
+	// StallThreshold is the iteration gap the poll loops count as a stall.
+	StallThreshold() time.Duration
 	Pool() *mempool.Pool // nil: no pool to report
 	PortNames() []string
 	PortConfigs() []dataplane.PortConfig
@@ -68,9 +70,15 @@ func macString(m [6]byte) string { return net.HardwareAddr(m[:]).String() }
 
 // Status implements api.Source.
 func (s *Source) Status() api.Status {
-	st := api.Status{Version: s.version, DPDKVersion: s.dpdkVersion, Uptime: time.Since(s.started)}
+	st := api.Status{Version: s.version, DPDKVersion: s.dpdkVersion, Uptime: time.Since(s.started),
+		StallThreshold: s.r.StallThreshold()}
 	for _, l := range s.r.Lcores() {
-		st.Workers = append(st.Workers, api.Lcore{ID: l.ID, RxQueues: l.RxQueues, Egress: l.Egress})
+		lc := api.Lcore{ID: l.ID, RxQueues: l.RxQueues, Egress: l.Egress, Stalls: l.Stalls.Count,
+			Stalled: l.Stalls.Total, WorstStall: l.Stalls.Worst, RecentStalls: []api.Stall{}}
+		for _, x := range l.Stalls.Recent {
+			lc.RecentStalls = append(lc.RecentStalls, api.Stall{Start: x.Start, Duration: x.Duration})
+		}
+		st.Workers = append(st.Workers, lc)
 	}
 	if p := s.r.Pool(); p != nil {
 		st.Mempool = api.Mempool{Size: p.Size(), InUse: p.InUse()}

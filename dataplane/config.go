@@ -42,6 +42,10 @@ type PortConfig struct {
 	Source     *traffic.SourceParams
 	SourceAddr traffic.Addressing
 	Sink       *traffic.SinkParams
+
+	// CatchUp is the link time a backlogged shaped port may bank while its lcore does not
+	// serve it and send afterwards faster than the rate (link.Shaper); 0: none, as a link.
+	CatchUp time.Duration
 }
 
 // Internal reports whether the port has no DPDK device (a traffic source or sink).
@@ -94,6 +98,9 @@ type Config struct {
 	DelayCapacity int
 	// PublishEvery: poll-loop iterations between stats publications (0: 256).
 	PublishEvery int
+	// StallThreshold: a poll-loop iteration gap longer than this counts as a stall
+	// (stall.go; 0: DefaultStallThreshold).
+	StallThreshold time.Duration
 }
 
 // ArchEnv is what the dataplane offers an architecture it builds.

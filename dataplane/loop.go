@@ -69,6 +69,8 @@ type worker struct {
 	pub      *published
 	iter     int
 	pubEvery int
+
+	stall stallState // loop stall detector (stall.go), published with cnt
 }
 
 type rxq struct {
@@ -106,6 +108,7 @@ func (w *worker) run() int {
 			w.txDone(t, sent)
 		}
 		now := w.clock(tsc)
+		w.stall.observe(now)
 		w.now = now
 		if len(w.sources) > 0 {
 			w.pollSources(now)
@@ -150,6 +153,7 @@ func (w *worker) run() int {
 
 func (w *worker) publish() {
 	w.pub.store(w.cnt)
+	w.pub.stall.Write(0, w.stall.words[:])
 	if w.arch != nil {
 		w.arch.Publish()
 	}

@@ -19,13 +19,15 @@ type LcoreInfo struct {
 	ID       uint
 	RxQueues []string // "port/queue"
 	Egress   []string // ports whose egress it owns
+	Stalls   StallStats
 }
 
 // Lcores describes the workers.
 func (r *Router) Lcores() []LcoreInfo {
 	var out []LcoreInfo
-	for _, w := range r.workers {
-		li := LcoreInfo{ID: w.lcore}
+	stalls := r.Stalls()
+	for i, w := range r.workers {
+		li := LcoreInfo{ID: w.lcore, Stalls: stalls[i].StallStats}
 		for _, q := range w.rxqs {
 			li.RxQueues = append(li.RxQueues, r.ports[q.pidx].cfg.Name+"/"+strconv.Itoa(int(q.queue)))
 		}

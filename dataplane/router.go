@@ -371,6 +371,7 @@ func (r *Router) setupWorkers(ringName string) error {
 		w.egressOf = make([]*egressPort, len(r.ports))
 		w.cnt = make([]PortCounters, len(r.ports))
 		w.pub = newPublished(len(r.ports))
+		w.stall = newStallState(r.cfg.StallThreshold)
 		w.handoff = make([]*outBuf, nw)
 		for j := 0; j < nw; j++ {
 			if j != i {
@@ -445,6 +446,7 @@ func (r *Router) setupWorkers(ringName string) error {
 				burst = link.DefaultBurstBytes(pc.RateBps, maxFrame+pc.Overhead)
 			}
 			e.shaper = link.NewShaper(pc.RateBps, burst, pc.Overhead)
+			e.shaper.SetCatchUp(int64(pc.CatchUp))
 			if pc.Delay > 0 {
 				e.delay = link.NewDelayLine(int64(pc.Delay), delayCapacity(pc, r.cfg.DelayCapacity))
 			}

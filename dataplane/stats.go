@@ -59,11 +59,12 @@ func (c *PortCounters) DropTotal() uint64 {
 // port's counters, so a reader's copy is one publication across all ports; the
 // record's shadow means a publication stores only the words that changed.
 type published struct {
-	set seqlock.Set
+	set   seqlock.Set
+	stall seqlock.Set // the worker's stall record (stall.go)
 }
 
 func newPublished(nports int) *published {
-	return &published{set: seqlock.New(1, nports*countersPerPort)}
+	return &published{set: seqlock.New(1, nports*countersPerPort), stall: newStallSet()}
 }
 
 // counterWords views the counters as the words of a seqlock record (PortCounters is

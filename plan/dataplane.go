@@ -19,6 +19,8 @@ func (p *Plan) buildDataplane() error {
 		DataRoom:  c.Mempool.DataRoom,
 		Burst:     c.BurstSize,
 		DSCPClass: c.Queueing.DSCPClass,
+
+		StallThreshold: c.StallThreshold,
 	}
 	for _, l := range c.WorkerLcores {
 		dc.Workers = append(dc.Workers, uint(l))
@@ -29,6 +31,7 @@ func (p *Plan) buildDataplane() error {
 			Name: pt.Name, Device: pt.DevArgs, Peer: pt.PeerIndex, Addr: pt.Addr, RxQueues: pt.RXQueues,
 			RxDesc: pt.RXDesc, TxDesc: pt.TXDesc, Promisc: pt.Promiscuous, RateBps: pt.RateBps,
 			BurstBytes: p.Ports[i].BucketBytes, Overhead: config.WireOverhead, Delay: pt.Delay, EgressLcore: -1,
+			CatchUp: pt.CatchUp,
 		}
 		if i < len(p.Traffic) {
 			pc.Source, pc.SourceAddr, pc.Sink = p.Traffic[i].Source, p.Traffic[i].Addr, p.Traffic[i].Sink
