@@ -75,8 +75,11 @@ ports:
 var _ Dataplane = (*fakeDataplane)(nil)
 
 func (f *fakeDataplane) Lcores() []dataplane.LcoreInfo {
-	return []dataplane.LcoreInfo{{ID: 1, RxQueues: []string{"in0/0", "out0/0"}, Egress: []string{"in0", "out0"}}}
+	return []dataplane.LcoreInfo{{ID: 1, RxQueues: []string{"in0/0", "out0/0"}, Egress: []string{"in0", "out0"},
+		Stalls: dataplane.StallStats{Count: 2, Total: 7 * time.Millisecond, Worst: 5 * time.Millisecond,
+			Recent: []dataplane.Stall{{Start: time.Second, Duration: 2 * time.Millisecond}, {Start: 2 * time.Second, Duration: 5 * time.Millisecond}}}}}
 }
+func (f *fakeDataplane) StallThreshold() time.Duration { return time.Millisecond }
 func (f *fakeDataplane) Pool() *mempool.Pool { return nil }
 func (f *fakeDataplane) PortNames() []string { return []string{"in0", "out0"} }
 func (f *fakeDataplane) PortConfigs() []dataplane.PortConfig {
@@ -142,6 +145,12 @@ func TestViews(t *testing.T) {
 	assert.Equal(t, "DPDK 22.11.test", st.DPDKVersion)
 	require.Len(t, st.Workers, 1)
 	assert.Equal(t, []string{"in0", "out0"}, st.Workers[0].Egress)
+	assert.Equal(t, time.Millisecond, st.StallThreshold)
+	assert.EqualValues(t, 2, st.Workers[0].Stalls)
+	assert.Equal(t, 7*time.Millisecond, st.Workers[0].Stalled)
+	assert.Equal(t, 5*time.Millisecond, st.Workers[0].WorstStall)
+	assert.Equal(t, []api.Stall{{Start: time.Second, Duration: 2 * time.Millisecond}, {Start: 2 * time.Second, Duration: 5 * time.Millisecond}},
+		st.Workers[0].RecentStalls)
 
 	ports := s.Ports()
 	require.Len(t, ports, 2)
