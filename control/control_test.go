@@ -80,8 +80,8 @@ func (f *fakeDataplane) Lcores() []dataplane.LcoreInfo {
 			Recent: []dataplane.Stall{{Start: time.Second, Duration: 2 * time.Millisecond}, {Start: 2 * time.Second, Duration: 5 * time.Millisecond}}}}}
 }
 func (f *fakeDataplane) StallThreshold() time.Duration { return time.Millisecond }
-func (f *fakeDataplane) Pool() *mempool.Pool { return nil }
-func (f *fakeDataplane) PortNames() []string { return []string{"in0", "out0"} }
+func (f *fakeDataplane) Pool() *mempool.Pool           { return nil }
+func (f *fakeDataplane) PortNames() []string           { return []string{"in0", "out0"} }
 func (f *fakeDataplane) PortConfigs() []dataplane.PortConfig {
 	return f.p.Dataplane.Ports
 }
