@@ -29,21 +29,22 @@ import (
 
 // Config is the whole router configuration.
 type Config struct {
-	Log       Log     `mapstructure:"log"`
-	EAL       EAL     `mapstructure:"eal"`
-	Mempool   Mempool `mapstructure:"mempool"`
-	Workers   []int   `mapstructure:"workers"`    // lcores running poll loops; empty: every EAL lcore but the main one
-	BurstSize int     `mapstructure:"burst_size"` // packets per rx/tx burst, 1..512
+	Log       Log           `mapstructure:"log"`
+	EAL       EAL           `mapstructure:"eal"`
+	Mempool   Mempool       `mapstructure:"mempool"`
+	Workers   []int         `mapstructure:"workers"`    // lcores running poll loops; empty: every EAL lcore but the main one
+	BurstSize int           `mapstructure:"burst_size"` // packets per rx/tx burst, 1..512
+	Ports     []Port        `mapstructure:"ports"`
+	RX        []RXQueue     `mapstructure:"rx"` // optional explicit rx queue -> lcore map
+	Routes    []Route       `mapstructure:"routes"`
+	Neighbors []Neighbor    `mapstructure:"neighbors"` // static ARP entries
+	Queueing  Queueing      `mapstructure:"queueing"`
+	Buffer    BufferSection `mapstructure:"buffer"`
+	API       API           `mapstructure:"api"`
+
 	// StallThreshold: a poll-loop iteration gap longer than this counts as a stall of
 	// the lcore (10us..10s; default 1ms).
 	StallThreshold time.Duration `mapstructure:"stall_threshold"`
-	Ports          []Port        `mapstructure:"ports"`
-	RX             []RXQueue     `mapstructure:"rx"` // optional explicit rx queue -> lcore map
-	Routes         []Route       `mapstructure:"routes"`
-	Neighbors      []Neighbor    `mapstructure:"neighbors"` // static ARP entries
-	Queueing       Queueing      `mapstructure:"queueing"`
-	Buffer         BufferSection `mapstructure:"buffer"`
-	API            API           `mapstructure:"api"`
 
 	// Resolved by Validate.
 	WorkerLcores []int     `mapstructure:"-"` // Workers, or the default set when Workers is empty
