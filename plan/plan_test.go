@@ -156,6 +156,18 @@ func TestDefaultPlan(t *testing.T) {
 	a, err := p.NewArch([]int{0, 1}, dataplaneEnv())
 	require.NoError(t, err)
 	assert.Nil(t, a.Memory())
+	assert.Equal(t, time.Millisecond, p.Dataplane.StallThreshold, "stall_threshold default")
+	assert.Zero(t, p.Dataplane.Ports[1].CatchUp, "catch_up default: none, as a link")
+}
+
+// TestStallAndCatchUpKeys: stall_threshold and ports[].catch_up reach the dataplane.
+func TestStallAndCatchUpKeys(t *testing.T) {
+	_, y := tempBase(t)
+	p, err := build(t, y, []string{"stall_threshold=250us", "ports.1.catch_up=20ms"}, machine)
+	require.NoError(t, err)
+	assert.Equal(t, 250*time.Microsecond, p.Dataplane.StallThreshold)
+	assert.Equal(t, 20*time.Millisecond, p.Dataplane.Ports[1].CatchUp)
+	assert.Zero(t, p.Dataplane.Ports[0].CatchUp)
 }
 
 // TestInputFIFODefaultClasses: input FIFOs ignore classes, so the default 8 classes
