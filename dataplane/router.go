@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -168,6 +169,9 @@ func start(cfg Config, log *zap.Logger, launch bool) (r *Router, err error) {
 		}
 	}
 	r.launched = launch
+	if launch {
+		go r.WarnStalls(context.Background())
+	}
 	if onStart != nil {
 		onStart(r)
 	}

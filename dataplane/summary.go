@@ -78,6 +78,10 @@ type Summary struct {
 	Balanced      bool          `json:"balanced"`
 	// Traffic: what the source and sink ports sent and measured (none without them).
 	Traffic []TrafficSummary `json:"traffic,omitempty"`
+	// Stalls are each worker lcore's poll-loop stalls (iteration gaps longer than
+	// StallThreshold): while stalled its ports were neither polled nor served.
+	StallThreshold time.Duration `json:"stall_threshold_ns"`
+	Stalls         []LcoreStalls `json:"lcore_stalls"`
 }
 
 func (r *Router) collect() []PortCounters {
@@ -149,13 +153,15 @@ func (r *Router) Stop() *Summary {
 			w.publish()
 		}
 		cnt := r.collect()
+		stalls := r.Stalls()
 		queues := map[int]*voq.QueueStats{}
 		for _, as := range r.QueueSnapshots() {
 			for i := range as.Ports {
 				queues[as.Ports[i].Port] = &as.Ports[i].QueueStats
 			}
 		}
-		s := &Summary{Duration: dur, MempoolSize: r.pool.Size(), MempoolStart: r.inUse0, Balanced: true}
+		s := &Summary{Duration: dur, MempoolSize: r.pool.Size(), MempoolStart: r.inUse0, Balanced: true,
+			StallThreshold: r.StallThreshold(), Stalls: stalls}
 		for i := range r.ports {
 			c := &cnt[i]
 			ps := PortSummary{Name: r.ports[i].cfg.Name, RxPackets: c.RxPackets, RxBytes: c.RxBytes,

@@ -26,8 +26,11 @@ func Sample() State {
 	return State{
 		Status: api.Status{
 			Version: "1.2.3", DPDKVersion: "DPDK 22.11.4", Uptime: 90 * time.Second,
-			Workers: []api.Lcore{{ID: 1, RxQueues: []string{"p0/0", "p1/0"}, Egress: []string{"p0", "p1"}}},
-			Mempool: api.Mempool{Size: 8191, InUse: 1500},
+			Workers: []api.Lcore{{ID: 1, RxQueues: []string{"p0/0", "p1/0"}, Egress: []string{"p0", "p1"},
+				Stalls: 2, Stalled: 35 * time.Millisecond, WorstStall: 30 * time.Millisecond,
+				RecentStalls: []api.Stall{{Start: 10 * time.Second, Duration: 5 * time.Millisecond}, {Start: 60 * time.Second, Duration: 30 * time.Millisecond}}}},
+			Mempool:        api.Mempool{Size: 8191, InUse: 1500},
+			StallThreshold: time.Millisecond,
 		},
 		Ports: []api.Port{
 			{

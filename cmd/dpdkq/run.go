@@ -354,6 +354,7 @@ func printSummary(w io.Writer, s *dataplane.Summary) {
 	fmt.Fprintf(w, "mbuf pool: %d mbufs, in use at start %d, at end %d (leaked %d)\n",
 		s.MempoolSize, s.MempoolStart, s.MempoolEnd, s.MempoolLeaked)
 	printTraffic(w, s.Traffic)
+	printStalls(w, s)
 }
 
 // printTraffic shows what the source and sink ports sent and measured.
@@ -380,4 +381,19 @@ func printTraffic(w io.Writer, ts []dataplane.TrafficSummary) {
 		}
 	}
 	tw.Flush()
+}
+
+// printStalls says, per worker lcore, how often and how long its poll loop stalled
+// (did not poll for longer than stall_threshold): the run's figures are only as good as
+// the loops were scheduled.
+func printStalls(w io.Writer, s *dataplane.Summary) {
+	for _, l := range s.Stalls {
+		if l.Count == 0 {
+			fmt.Fprintf(w, "lcore %d: no poll-loop stall over %v\n", l.Lcore, s.StallThreshold)
+			continue
+		}
+		fmt.Fprintf(w, "lcore %d: %d poll-loop stalls over %v, %v in total, worst %v: "+
+			"its ports were not served meanwhile\n", l.Lcore, l.Count, s.StallThreshold,
+			l.Total.Round(time.Microsecond), l.Worst.Round(time.Microsecond))
+	}
 }

@@ -149,6 +149,7 @@ func printHeader(w io.Writer, st api.Status) {
 
 func printStats(w io.Writer, s snapshot, all bool) {
 	printHeader(w, s.Status)
+	printLcores(w, s.Status, nil)
 	fmt.Fprintln(w)
 
 	tw := newTable(w)

@@ -59,6 +59,7 @@ func TestStatsTables(t *testing.T) {
 
 	for _, re := range []string{
 		`dpdkq 1\.2\.3 \(DPDK 22\.11\.4\), up 1m30s, mbufs in use 1500/8191`,
+		`(?m)^lcore 1: stalls 2, stalled 35ms, worst 30ms, last 30ms at 1m0s \(over 1ms\)$`,
 		`(?m)^PORT\s+MODE\s+RATE\s+DELAY\s+RX PKTS\s+RX BYTES\s+TX PKTS\s+TX BYTES\s+FORWARDED\s+CE\s+QUEUED\s+TX HELD\s+DROPS$`,
 		`(?m)^p0\s+route\s+unshaped\s+0\s+1000\s+1\.50 MB\s+10\s+640 B\s+990\s+0\s+0p/0 B\s+0\s+no_route=4 ttl_expired=6$`,
 		`(?m)^p1\s+route\s+10 Mb/s\s+20ms\s+12\s+768 B\s+900\s+1\.35 MB\s+12\s+9\s+60p/90\.00 kB\s+7\s+-$`,

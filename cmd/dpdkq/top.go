@@ -113,6 +113,11 @@ func renderTop(w io.Writer, prev, cur *snapshot, o topOpts) {
 	}
 	fmt.Fprintf(w, "dpdkq top - %s - every %s - Ctrl-C quits\n", o.api, o.interval)
 	printHeader(w, cur.Status)
+	var ps *api.Status
+	if prev != nil {
+		ps = &prev.Status
+	}
+	printLcores(w, cur.Status, ps)
 	fmt.Fprintln(w)
 
 	prevPorts := map[string]*api.Port{}

@@ -33,6 +33,7 @@ func advancingFake() *apitest.Fake {
 		q.SojournBuckets = addSojourn(q.SojournBuckets, 1_040_000, 180)
 		q.Drops["tail"] += 6
 		s.Buffer.Tiers.Evictions += 4
+		s.Status.Workers[0].Stalls++
 	}
 	return f
 }
@@ -74,6 +75,8 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	assert.Regexp(t, `(?m)^0\s+p1\s+-\s+0\s+50p/75\.00 kB\s+200p/300\.00 kB\s+900\s+70[0-9]µs\s+1\.0[34]ms\s+tail=6\s+codel dropping count=3`, fr[1])
 	assert.Contains(t, fr[1], "last interval: evictions 4, readmissions 0, bandwidth drops 0")
 	assert.Contains(t, fr[1], "dpdkq 1.2.3 (DPDK 22.11.4), up 1m34s")
+	// A line per lcore with its stalls, and in top the ones since the previous frame.
+	assert.Regexp(t, `(?m)^lcore 1: stalls 3 \(\+1\), stalled 35ms, worst 30ms`, fr[1])
 }
 
 func TestTopRestartShowsNoRates(t *testing.T) {
