@@ -76,7 +76,7 @@ func TestTopRatesFromDeltas(t *testing.T) {
 	assert.Contains(t, fr[1], "last interval: evictions 4, readmissions 0, bandwidth drops 0")
 	assert.Contains(t, fr[1], "dpdkq 1.2.3 (DPDK 22.11.4), up 1m34s")
 	// A line per lcore with its stalls, and in top the ones since the previous frame.
-	assert.Regexp(t, `(?m)^lcore 1: stalls 3 \(\+1\), stalled 35ms, worst 30ms`, fr[1])
+	assert.Regexp(t, `(?m)^lcore 1: stalls 4 \(\+1\), stalled 35ms, worst 30ms`, fr[1])
 }
 
 func TestTopRestartShowsNoRates(t *testing.T) {
