@@ -110,8 +110,8 @@ func hasData(xys plotter.XYs) bool {
 // drawPNG draws the series as lines over time and writes the PNG to w. The time
 // axis spans [0, end] whatever the series hold, so the three plots of a report line
 // up. With no series it still draws the (empty) axes, so every report has all its
-// files.
-func drawPNG(w io.Writer, title, ylabel string, end time.Duration, ss []series) error {
+// files. A dotted grey vertical line marks each poll-loop stall (at its start).
+func drawPNG(w io.Writer, title, ylabel string, end time.Duration, ss []series, stalls []float64) error {
 	p := plot.New()
 	p.Title.Text = title
 	if len(ss) == 0 {
@@ -151,6 +151,9 @@ func drawPNG(w io.Writer, title, ylabel string, end time.Duration, ss []series) 
 		p.Y.Max += (p.Y.Max - p.Y.Min) * min(0.1+0.05*float64(len(ss)), 0.5)
 	} else {
 		p.Y.Max = 1 // nothing to show: a plain [0, 1] axis rather than gonum's [-1, 1]
+	}
+	if err := addStallMarks(p, stalls); err != nil {
+		return err
 	}
 	c := vgimg.NewWith(vgimg.UseWH(plotWidth, plotHeight), vgimg.UseDPI(plotDPI))
 	p.Draw(draw.New(c))

@@ -66,12 +66,17 @@ type Recorder struct {
 	prevPortHist  map[int32]*hist.Sparse
 	prevQueueHist map[int32]*hist.Sparse
 	cur, diff     hist.Sparse
+
+	// Poll-loop stalls seen in the lcores' recent lists (stalls.go).
+	stallEvents []stallEvent
+	stallSeen   map[stallKey]bool
 }
 
 // sampleInfo is when one sample was taken.
 type sampleInfo struct {
 	t      time.Duration // since the recorder started
 	uptime time.Duration // the router's Status.Uptime at the sample
+	stalls uint64        // poll-loop stalls of all lcores since the router started
 }
 
 // queueKey identifies a queue across snapshots.
@@ -204,7 +209,7 @@ func (r *Recorder) record(t time.Duration, final bool) {
 	queues := r.src.Queues()
 
 	s := int32(len(r.samples))
-	r.samples = append(r.samples, sampleInfo{t: t, uptime: st.Uptime})
+	r.samples = append(r.samples, sampleInfo{t: t, uptime: st.Uptime, stalls: r.recordStalls(&st)})
 	for i := range ports {
 		p := &ports[i]
 		id := r.portID(p.Name)

@@ -142,7 +142,8 @@ func TestPortsCSVRatesFromUptime(t *testing.T) {
 	tb := readCSV(t, filepath.Join(dir, "ports.csv"))
 	assert.Equal(t, []string{"time_s", "port", "rx_pps", "tx_pps", "rx_bps", "tx_bps",
 		"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "drops", "egress_drops",
-		"egress_depth_packets", "egress_depth_bytes", "egress_sojourn_p50_ms", "egress_sojourn_p99_ms"}, tb.header)
+		"egress_depth_packets", "egress_depth_bytes", "egress_sojourn_p50_ms", "egress_sojourn_p99_ms",
+		"loop_stalls"}, tb.header)
 	require.Len(t, tb.rows, n*2, "one row per (sample, port)")
 
 	p0, p1 := tb.rowsOf(t, "port", "p0"), tb.rowsOf(t, "port", "p1")

@@ -13,7 +13,7 @@ import (
 )
 
 // Write creates dir and writes the run report into it: summary.json (summary
-// marshalled with indentation), ports.csv, queues.csv, throughput.png,
+// marshalled with indentation), ports.csv, queues.csv, stalls.csv, throughput.png,
 // queue_depth.png and sojourn.png. It is meant for after Stop (while sampling runs,
 // it holds the sampler off until it returns). An error names the file that failed.
 func (r *Recorder) Write(dir string, summary any) error {
@@ -29,14 +29,15 @@ func (r *Recorder) Write(dir string, summary any) error {
 		{"summary.json", func(w io.Writer) error { return writeJSON(w, summary) }},
 		{"ports.csv", r.writePortsCSV},
 		{"queues.csv", r.writeQueuesCSV},
+		{"stalls.csv", r.writeStallsCSV},
 		{"throughput.png", func(w io.Writer) error {
-			return drawPNG(w, "Transmit throughput per port", "tx (Mb/s)", r.plotEnd(), r.throughputSeries())
+			return drawPNG(w, "Transmit throughput per port", "tx (Mb/s)", r.plotEnd(), r.throughputSeries(), r.stallMarks())
 		}},
 		{"queue_depth.png", func(w io.Writer) error {
-			return drawPNG(w, "Egress queue depth per port", "depth (packets)", r.plotEnd(), r.depthSeries())
+			return drawPNG(w, "Egress queue depth per port", "depth (packets)", r.plotEnd(), r.depthSeries(), r.stallMarks())
 		}},
 		{"sojourn.png", func(w io.Writer) error {
-			return drawPNG(w, "Egress sojourn per port (packets dequeued in each interval)", "sojourn (ms)", r.plotEnd(), r.sojournSeries())
+			return drawPNG(w, "Egress sojourn per port (packets dequeued in each interval)", "sojourn (ms)", r.plotEnd(), r.sojournSeries(), r.stallMarks())
 		}},
 	}
 	for _, f := range files {
@@ -78,11 +79,14 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // Column names carry their units; a rate or percentile that has no interval (a
-// port's or queue's first sample, or no packet dequeued) is an empty cell.
+// port's or queue's first sample, or no packet dequeued) is an empty cell. A port
+// row's loop_stalls counts the poll-loop stalls (all lcores) in the interval that
+// ends at its sample: its figures over that interval are not the model's alone.
 var (
 	portsHeader = []string{"time_s", "port", "rx_pps", "tx_pps", "rx_bps", "tx_bps",
 		"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "drops", "egress_drops",
-		"egress_depth_packets", "egress_depth_bytes", "egress_sojourn_p50_ms", "egress_sojourn_p99_ms"}
+		"egress_depth_packets", "egress_depth_bytes", "egress_sojourn_p50_ms", "egress_sojourn_p99_ms",
+		"loop_stalls"}
 	queuesHeader = []string{"time_s", "port", "input", "class", "queue", "depth_packets", "depth_bytes",
 		"dequeued", "drops", "sojourn_p50_ms", "sojourn_p99_ms", "head_sojourn_ms"}
 )
@@ -103,7 +107,8 @@ func (r *Recorder) writePortsCSV(w io.Writer) error {
 		}
 		rec = append(rec, unsigned(p.rxPackets), unsigned(p.txPackets), unsigned(p.rxBytes), unsigned(p.txBytes),
 			unsigned(p.drops), unsigned(p.egressDrops),
-			strconv.FormatInt(p.depthPackets, 10), strconv.FormatInt(p.depthBytes, 10), ms(p.p50), ms(p.p99))
+			strconv.FormatInt(p.depthPackets, 10), strconv.FormatInt(p.depthBytes, 10), ms(p.p50), ms(p.p99),
+			unsigned(r.intervalStalls(p.sample)))
 		return cw.Write(rec)
 	})
 	if err != nil {
