@@ -12,5 +12,5 @@ func TestInlined(t *testing.T) {
 	inlinetest.Check(t, "github.com/dpdkq/dpdkq/mempool", "Frame", "PktLen", "NbSegs", "MetaOf")
 	inlinetest.Check(t, "github.com/dpdkq/dpdkq/dataplane",
 		"(*lpmTable).lookup", "setDesc", "(*poller).setTx", "(*poller).poll", "(*poller).got",
-		"(*worker).clock", "(*worker).dropMbuf", "(*worker).waiting")
+		"(*worker).clock", "(*worker).dropMbuf", "(*worker).waiting", "(*stallState).gap", "stallCheck")
 }

@@ -108,7 +108,9 @@ func (w *worker) run() int {
 			w.txDone(t, sent)
 		}
 		now := w.clock(tsc)
-		w.stall.observe(now)
+		if d := w.stall.gap(now); d > 0 {
+			w.stall.record(now-d, d) // a loop stall (stall.go)
+		}
 		w.now = now
 		if len(w.sources) > 0 {
 			w.pollSources(now)

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,7 +34,7 @@ const stallWords = 3 + 2*StallRing
 // stallState is one worker's detector. words is what gets published as is.
 type stallState struct {
 	threshold int64 // ns
-	prev      int64 // clock at the previous iteration's poll; < 0 before the first
+	prev      int64 // clock at the previous iteration's poll; noReading before the first
 	words     [stallWords]uint64
 }
 
@@ -41,31 +42,42 @@ func newStallState(threshold time.Duration) stallState {
 	if threshold <= 0 {
 		threshold = DefaultStallThreshold
 	}
-	return stallState{threshold: int64(threshold), prev: -1}
+	return stallState{threshold: int64(threshold), prev: noReading}
 }
 
+// noReading is the previous reading before the first: any clock (ns since the router
+// started, >= 0) minus it is negative, so the first iteration is never a stall.
+const noReading = math.MaxInt64
+
 // stallCheck is the length of the gap from prev to now when it is a stall (longer than
-// threshold), else 0. prev < 0 means no earlier reading.
+// threshold), else 0. prev is noReading when there is no earlier reading.
 func stallCheck(prev, now, threshold int64) int64 {
-	if prev < 0 {
-		return 0
-	}
 	if gap := now - prev; gap > threshold {
 		return gap
 	}
 	return 0
 }
 
-// observe takes one iteration's clock reading (ns since the router started). Inlined in
-// the loop: a subtraction and a compare unless a stall is recorded.
-func (s *stallState) observe(now int64) {
-	if d := stallCheck(s.prev, now, s.threshold); d > 0 {
-		s.record(s.prev, d)
-	}
+// gap takes one iteration's clock reading (ns since the router started) and returns
+// the stall it ends, 0 for none. It inlines into the loop: a subtraction and a
+// compare (go build -gcflags=-m ./dataplane); the loop calls record on a stall.
+func (s *stallState) gap(now int64) int64 {
+	d := stallCheck(s.prev, now, s.threshold)
 	s.prev = now
+	return d
 }
 
-// record counts a stall that started at start and lasted d ns.
+// observe is gap and record together, as the loop does them.
+func (s *stallState) observe(now int64) {
+	if d := s.gap(now); d > 0 {
+		s.record(now-d, d)
+	}
+}
+
+// record counts a stall that started at start and lasted d ns (out of line: the loop
+// reaches it only on a stall).
+//
+//go:noinline
 func (s *stallState) record(start, d int64) {
 	w := &s.words
 	slot := 3 + 2*int(w[0]%StallRing)

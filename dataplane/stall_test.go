@@ -14,7 +14,8 @@ func TestStallCheck(t *testing.T) {
 		name            string
 		prev, now, want int64
 	}{
-		{"first iteration", -1, 5e9, 0},
+		{"first iteration", noReading, 5e9, 0},
+		{"first iteration at zero", noReading, 0, 0},
 		{"ordinary gap", 1e6, 1e6 + 3000, 0},
 		{"exactly the threshold", 0, thr, 0},
 		{"just over", 0, thr + 1, thr + 1},
