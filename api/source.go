@@ -85,6 +85,7 @@ type Port struct {
 	MAC       string            `json:"mac"`
 	RateBps   float64           `json:"rate_bps"` // 0 = unshaped
 	Delay     time.Duration     `json:"delay_ns"`
+	CatchUp   time.Duration     `json:"catch_up_ns"` // ports[].catch_up: link time a backlogged port may make up after a stall
 	RxPackets uint64            `json:"rx_packets"`
 	RxBytes   uint64            `json:"rx_bytes"`
 	TxPackets uint64            `json:"tx_packets"`

@@ -125,6 +125,7 @@ func (s *Source) Ports() []api.Port {
 			RxPackets: c.RxPackets, RxBytes: c.RxBytes, TxPackets: c.TxPackets, TxBytes: c.TxBytes,
 			Forwarded: c.Fwd, Drops: drops(&c.Drops), Marked: c.Marks, TxHeld: c.TxHeld, Egress: egress[i]}
 		p.RateBps, p.Delay = s.r.PortRate(i)
+		p.CatchUp = pc.CatchUp
 		if pc.Mode == dataplane.ModeXConnect {
 			p.Mode = "xconnect"
 		} else if pc.Addr.IsValid() {

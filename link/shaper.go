@@ -26,8 +26,8 @@ type Shaper struct {
 	busy     bool  // the queue was still backlogged after the last service
 }
 
-// DefaultCatchUp is the link time a backlogged shaped port may recover after a stall
-// unless configured otherwise.
+// DefaultCatchUp is NewShaper's catch-up window. The dataplane sets each port's window
+// from ports[].catch_up, whose default is 0 (as a link; see README, Shaping).
 const DefaultCatchUp = 20e6 // ns
 
 // Unlimited is the budget of an unshaped port: far beyond any burst.

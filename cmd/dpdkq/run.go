@@ -310,6 +310,7 @@ func annotate(s *dataplane.Summary, c *config.Config, r *dataplane.Router) {
 		st := map[string]string{"rate": "unshaped", "delay": delay.String()}
 		if rate > 0 {
 			st["rate"] = sizing.FormatRate(rate)
+			st["catch_up"] = p.CatchUp.String()
 		}
 		base := c.Queueing.PerClass[0].LimitSize.Describe(rate, c.Buffer.RTT, p.MTU+14)
 		st["queue_limit"] = base
