@@ -30,7 +30,7 @@ const (
 const maxChangeBody = 64 << 10
 
 // ChangeKinds are the values Change.Kind accepts.
-var ChangeKinds = []string{"queue_limit", "aqm", "port_rate", "port_delay", "route_add", "route_del", "pool_size", "profile_alpha", "profile_reserved"}
+var ChangeKinds = []string{"queue_limit", "aqm", "port_rate", "port_delay", "port_catch_up", "route_add", "route_del", "pool_size", "profile_alpha", "profile_reserved"}
 
 // ErrorBody is the JSON body of every error reply.
 type ErrorBody struct {

@@ -221,7 +221,7 @@ type QueuedPacket struct {
 
 // Change is one live change. Exactly one of the groups is set, chosen by Kind.
 type Change struct {
-	Kind string `json:"kind"` // queue_limit | aqm | port_rate | port_delay | route_add | route_del | pool_size | profile_alpha | profile_reserved
+	Kind string `json:"kind"` // queue_limit | aqm | port_rate | port_delay | port_catch_up | route_add | route_del | pool_size | profile_alpha | profile_reserved
 	// Target selection.
 	Port  string `json:"port,omitempty"`
 	Class *int   `json:"class,omitempty"` // nil: every class
@@ -232,6 +232,8 @@ type Change struct {
 	// port_rate / port_delay.
 	Rate  string `json:"rate,omitempty"`
 	Delay string `json:"delay,omitempty"`
+	// port_catch_up: the shaper's catch-up window ("20ms"; "0s": none, as a link).
+	CatchUp string `json:"catch_up,omitempty"`
 	// route_add / route_del.
 	Prefix string `json:"prefix,omitempty"`
 	Via    string `json:"via,omitempty"`

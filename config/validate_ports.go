@@ -308,6 +308,15 @@ func ParsePortRate(s string) (float64, error) {
 	return r, nil
 }
 
+// CheckCatchUp checks a port's shaper catch-up window (the file's ports[i].catch_up
+// and a live change).
+func CheckCatchUp(d time.Duration) error {
+	if d < 0 || d > maxCatchUp {
+		return fmt.Errorf("want 0..%v (0: no catch-up, as a link; e.g. 20ms to keep the long-term rate across stalls)", maxCatchUp)
+	}
+	return nil
+}
+
 // CheckDelay checks a port's fixed egress delay (the file's ports[i].delay and a live
 // delay change).
 func CheckDelay(d time.Duration) error {
@@ -327,8 +336,8 @@ func (c *Config) validatePortShaper(p *problems, key string, pt *Port) {
 	if err := CheckDelay(pt.Delay); err != nil {
 		p.add(key+".delay", pt.Delay, "%v", err)
 	}
-	if pt.CatchUp < 0 || pt.CatchUp > maxCatchUp {
-		p.add(key+".catch_up", pt.CatchUp, "want 0..%v (0: no catch-up, as a link; e.g. 20ms to keep the long-term rate across stalls)", maxCatchUp)
+	if err := CheckCatchUp(pt.CatchUp); err != nil {
+		p.add(key+".catch_up", pt.CatchUp, "%v", err)
 	}
 	if pt.Burst != "" {
 		sz, err := ParseSize(pt.Burst)

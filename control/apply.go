@@ -67,6 +67,16 @@ func (s *Source) Apply(ctx context.Context, c api.Change) error {
 			return changeError(err)
 		}
 		return s.r.SetPortDelay(ctx, port, d)
+	case "port_catch_up":
+		port, err := s.portIndex(c.Port)
+		if err != nil {
+			return err
+		}
+		d, err := s.plan.PortCatchUp("catch_up", c.CatchUp)
+		if err != nil {
+			return changeError(err)
+		}
+		return s.r.SetPortCatchUp(ctx, port, d)
 	case "route_add":
 		r, err := s.plan.Config.ParseRoute(c.Prefix, c.Port, c.Via, c.MAC)
 		if err != nil {

@@ -28,6 +28,7 @@ type fakeDataplane struct {
 	rate   []float64
 	bucket []int
 	delay  []time.Duration
+	catch  []time.Duration
 	routes []dataplane.Route
 	del    []netip.Prefix
 }
@@ -68,7 +69,8 @@ ports:
 	a, err := p.NewArch([]int{0, 1}, dataplane.ArchEnv{})
 	require.NoError(t, err)
 	f := &fakeDataplane{p: p, arch: &recArch{Arch: a, limits: map[[2]int][2]int{}, policies: map[[2]int]bool{}},
-		rate: []float64{0, 62.5e6}, bucket: []int{0, 7813}, delay: []time.Duration{0, 10 * time.Millisecond}}
+		rate: []float64{0, 62.5e6}, bucket: []int{0, 7813}, delay: []time.Duration{0, 10 * time.Millisecond},
+		catch: []time.Duration{0, 0}}
 	return f, New(f, p, "1.2.3", "DPDK 22.11.test")
 }
 
@@ -116,6 +118,11 @@ func (f *fakeDataplane) SetPortDelay(_ context.Context, i int, d time.Duration) 
 	f.delay[i] = d
 	return nil
 }
+func (f *fakeDataplane) SetPortCatchUp(_ context.Context, i int, d time.Duration) error {
+	f.catch[i] = d
+	return nil
+}
+func (f *fakeDataplane) PortCatchUp(i int) time.Duration { return f.catch[i] }
 func (f *fakeDataplane) AddRouteLive(_ context.Context, rt dataplane.Route) error {
 	f.routes = append(f.routes, rt)
 	return nil
@@ -197,6 +204,9 @@ func TestApply(t *testing.T) {
 	assert.Zero(t, f.rate[1])
 	require.NoError(t, s.Apply(ctx, api.Change{Kind: "port_delay", Port: "out0", Delay: "43.5ms"}))
 	assert.Equal(t, 43500*time.Microsecond, f.delay[1])
+	require.NoError(t, s.Apply(ctx, api.Change{Kind: "port_catch_up", Port: "out0", CatchUp: "20ms"}))
+	assert.Equal(t, 20*time.Millisecond, f.catch[1])
+	assert.Equal(t, 20*time.Millisecond, s.Ports()[1].CatchUp, "the ports view shows the live window")
 	require.NoError(t, s.Apply(ctx, api.Change{Kind: "route_add", Port: "out0", Prefix: "10.3.0.0/16", Via: "10.1.0.2", MAC: "02:00:00:00:01:02"}))
 	require.Len(t, f.routes, 1)
 	assert.Equal(t, dataplane.Route{Prefix: netip.MustParsePrefix("10.3.0.0/16"), Port: 1, Via: netip.MustParseAddr("10.1.0.2"),
@@ -221,6 +231,9 @@ func TestApply(t *testing.T) {
 		{api.Change{Kind: "port_rate", Port: "out0", Rate: "10bps"}, "rate", "10bps", "1kbps"},
 		{api.Change{Kind: "port_delay", Port: "out0", Delay: "11s"}, "delay", "11s", "0..10s"},
 		{api.Change{Kind: "port_delay", Port: "out0", Delay: "soon"}, "delay", "soon", "duration"},
+		{api.Change{Kind: "port_catch_up", Port: "out0", CatchUp: "2s"}, "catch_up", "2s", "0..1s"},
+		{api.Change{Kind: "port_catch_up", Port: "out0", CatchUp: "lots"}, "catch_up", "lots", "duration"},
+		{api.Change{Kind: "port_catch_up", Port: "out9", CatchUp: "1ms"}, "port", "out9", "no such port"},
 		{api.Change{Kind: "route_add", Port: "out0", Prefix: "10.3.0.0"}, "prefix", "10.3.0.0", "CIDR"},
 		{api.Change{Kind: "route_add", Port: "out0", Prefix: "10.3.0.0/16", Via: "10.9.0.2"}, "via", "10.9.0.2", "subnet"},
 		{api.Change{Kind: "route_add", Port: "out0", Prefix: "10.3.0.0/16", MAC: "ff:ff:ff:ff:ff:ff"}, "mac", "ff:ff:ff:ff:ff:ff", "unicast"},

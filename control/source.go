@@ -41,6 +41,8 @@ type Dataplane interface {
 
 	SetPortRate(ctx context.Context, i int, rateBps float64, depth int) error
 	SetPortDelay(ctx context.Context, i int, d time.Duration) error
+	SetPortCatchUp(ctx context.Context, i int, d time.Duration) error
+	PortCatchUp(i int) time.Duration
 	AddRouteLive(ctx context.Context, rt dataplane.Route) error
 	DeleteRouteLive(ctx context.Context, pfx netip.Prefix) error
 	// DoEgress runs fn on the lcore that owns port's egress, between bursts.
@@ -125,7 +127,7 @@ func (s *Source) Ports() []api.Port {
 			RxPackets: c.RxPackets, RxBytes: c.RxBytes, TxPackets: c.TxPackets, TxBytes: c.TxBytes,
 			Forwarded: c.Fwd, Drops: drops(&c.Drops), Marked: c.Marks, TxHeld: c.TxHeld, Egress: egress[i]}
 		p.RateBps, p.Delay = s.r.PortRate(i)
-		p.CatchUp = pc.CatchUp
+		p.CatchUp = s.r.PortCatchUp(i)
 		if pc.Mode == dataplane.ModeXConnect {
 			p.Mode = "xconnect"
 		} else if pc.Addr.IsValid() {

@@ -61,6 +61,10 @@ func (r *Router) PortRate(i int) (float64, time.Duration) {
 type portLive struct {
 	rate  float64
 	delay time.Duration
+	// catchUp is the shaper's catch-up window once changed live (catchUpSet);
+	// until then the port's configured CatchUp.
+	catchUp    time.Duration
+	catchUpSet bool
 }
 
 // SetPortRate changes port i's egress rate (0 = unshaped) and bucket depth (0 =
@@ -74,10 +78,34 @@ func (r *Router) SetPortRate(ctx context.Context, i int, rateBps float64, depth 
 		return nil
 	})
 	if err == nil {
-		old := r.ports[i].live.Load()
-		r.ports[i].live.Store(&portLive{rate: rateBps, delay: old.delay})
+		nl := *r.ports[i].live.Load()
+		nl.rate = rateBps
+		r.ports[i].live.Store(&nl)
 	}
 	return err
+}
+
+// SetPortCatchUp changes port i's shaper catch-up window (ports[].catch_up; 0: none,
+// as a link), applied by the owner lcore between bursts.
+func (r *Router) SetPortCatchUp(ctx context.Context, i int, d time.Duration) error {
+	err := r.DoEgress(ctx, i, func(e Egress) error {
+		e.Shaper.SetCatchUp(int64(d))
+		return nil
+	})
+	if err == nil {
+		nl := *r.ports[i].live.Load()
+		nl.catchUp, nl.catchUpSet = d, true
+		r.ports[i].live.Store(&nl)
+	}
+	return err
+}
+
+// PortCatchUp is port i's shaper catch-up window now.
+func (r *Router) PortCatchUp(i int) time.Duration {
+	if l := r.ports[i].live.Load(); l.catchUpSet {
+		return l.catchUp
+	}
+	return r.ports[i].cfg.CatchUp
 }
 
 // SetPortDelay changes port i's egress delay. A port started without a delay line
@@ -102,8 +130,9 @@ func (r *Router) SetPortDelay(ctx context.Context, i int, d time.Duration) error
 		return errStopped
 	})
 	if err == nil {
-		old := r.ports[i].live.Load()
-		r.ports[i].live.Store(&portLive{rate: old.rate, delay: d})
+		nl := *r.ports[i].live.Load()
+		nl.delay = d
+		r.ports[i].live.Store(&nl)
 	}
 	return err
 }

@@ -58,3 +58,40 @@ func TestStallDetected(t *testing.T) {
 	assert.Contains(t, st.Workers[0].RecentStalls, api.Stall{Start: long[0].Start, Duration: long[0].Duration})
 	assert.Equal(t, 20*time.Millisecond, st.StallThreshold)
 }
+
+// TestCatchUpWiring: a port's CatchUp reaches its shaper at start, a live change
+// replaces it on the owner lcore, and a later rate change keeps it.
+func TestCatchUpWiring(t *testing.T) {
+	cfg := baseConfig(t, "net_null0,no-rx=1", "net_null1,no-rx=1")
+	cfg.Ports[1].RateBps = 10e6
+	cfg.Ports[1].Overhead = 24
+	cfg.Ports[1].CatchUp = 5 * time.Millisecond
+	r, err := dataplane.Start(cfg, nil)
+	require.NoError(t, err)
+	defer r.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shaperCatchUp := func() int64 {
+		var ns int64
+		require.NoError(t, r.DoEgress(ctx, 1, func(e dataplane.Egress) error {
+			ns = e.Shaper.CatchUp()
+			return nil
+		}))
+		return ns
+	}
+	assert.Equal(t, int64(5e6), shaperCatchUp())
+	assert.Equal(t, 5*time.Millisecond, r.PortCatchUp(1))
+	assert.Zero(t, r.PortCatchUp(0))
+
+	require.NoError(t, r.SetPortCatchUp(ctx, 1, 20*time.Millisecond))
+	assert.Equal(t, int64(20e6), shaperCatchUp())
+	assert.Equal(t, 20*time.Millisecond, r.PortCatchUp(1))
+	require.NoError(t, r.SetPortRate(ctx, 1, 40e6, 0))
+	assert.Equal(t, int64(20e6), shaperCatchUp(), "a rate change keeps the window")
+	assert.Equal(t, 20*time.Millisecond, r.PortCatchUp(1))
+	rate, _ := r.PortRate(1)
+	assert.Equal(t, 40e6, rate)
+	require.NoError(t, r.SetPortCatchUp(ctx, 1, 0))
+	assert.Zero(t, shaperCatchUp())
+	assert.Zero(t, r.PortCatchUp(1))
+}

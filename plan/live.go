@@ -19,6 +19,19 @@ func (p *Plan) PortRate(key, raw string, pi int) (rateBps float64, bucket int, e
 	return r, p.bucketBytes(pi, r), nil
 }
 
+// PortCatchUp resolves a live change of a port's shaper catch-up window; errors name
+// key.
+func (p *Plan) PortCatchUp(key, raw string) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return 0, fe(key, raw, "want a duration in 0..1s, e.g. 20ms (0: none, as a link)")
+	}
+	if err := config.CheckCatchUp(d); err != nil {
+		return 0, fe(key, raw, "%v", err)
+	}
+	return d, nil
+}
+
 // PortDelay resolves a live delay change; errors name key.
 func (p *Plan) PortDelay(key, raw string) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)

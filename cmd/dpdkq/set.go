@@ -122,6 +122,14 @@ value and what is allowed. Routes are changed with "dpdkq route add|del".`,
 		})
 	dl.register(delayCmd, false)
 
+	var cu target
+	catchUpCmd := changeCmd(&af, "catch-up --port P WINDOW", "Set how much missed link time a backlogged port may make up after a loop stall (20ms; 0 as a link)",
+		"  dpdkq set catch-up --port p1 20ms", 1,
+		func(_ *cobra.Command, args []string) (api.Change, error) {
+			return api.Change{Kind: "port_catch_up", Port: cu.port, CatchUp: args[0]}, nil
+		})
+	cu.register(catchUpCmd, false)
+
 	var pool string
 	poolCmd := changeCmd(&af, "pool-size --pool NAME SIZE", "Resize a shared buffer pool (bytes or packets)",
 		"  dpdkq set pool-size --pool shared 4MB", 1,
@@ -153,7 +161,7 @@ value and what is allowed. Routes are changed with "dpdkq route add|del".`,
 	reservedCmd.Flags().StringVar(&rprofile, "profile", "", "buffer profile name (required)")
 	_ = reservedCmd.MarkFlagRequired("profile")
 
-	c.AddCommand(qlCmd, aqmCmd, rateCmd, delayCmd, poolCmd, alphaCmd, reservedCmd)
+	c.AddCommand(qlCmd, aqmCmd, rateCmd, delayCmd, catchUpCmd, poolCmd, alphaCmd, reservedCmd)
 	return c
 }
 

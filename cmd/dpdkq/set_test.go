@@ -29,6 +29,7 @@ func TestSetSendsChanges(t *testing.T) {
 		{"set aqm --port p1 --kind none", `{"kind":"aqm","port":"p1","aqm":{"kind":"none"}}`},
 		{"set rate --port p1 62.5Mbps", `{"kind":"port_rate","port":"p1","rate":"62.5Mbps"}`},
 		{"set delay --port p1 40ms", `{"kind":"port_delay","port":"p1","delay":"40ms"}`},
+		{"set catch-up --port p1 20ms", `{"kind":"port_catch_up","port":"p1","catch_up":"20ms"}`},
 		{"set pool-size --pool shared 4MB", `{"kind":"pool_size","pool":"shared","size":"4MB"}`},
 		{"set alpha --profile lossy 1", `{"kind":"profile_alpha","profile":"lossy","dynamic_th":1}`},
 		{"set alpha --profile lossy -- -2", `{"kind":"profile_alpha","profile":"lossy","dynamic_th":-2}`},
