@@ -179,17 +179,19 @@ func (q *queue) portOut(port int) *QueueStats {
 	return q.led.portAt(int32(q.led.portIdx[port]))
 }
 
-// enqueueRun implements leaf. Packets that need no decision (no enqueue-time AQM, no
-// memory model, room left) are stored with the depth kept in registers, and each such
-// stretch is counted once; any other packet takes admit, the one-packet rule, after
-// the stretch before it is counted.
+// enqueueRun implements leaf. Packets that need no decision of the queue's own (no
+// enqueue-time AQM, room left) are stored with the depth kept in registers, and each
+// such stretch is counted once; the memory model, when there is one, is asked about
+// each of them in that loop (admit's last step, the only one left for such a packet).
+// Any other packet takes admit, the one-packet rule, after the stretch before it is
+// counted.
 func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink pkt.DropSink) int {
 	if len(ds) == 0 {
 		return 0
 	}
 	q.led.touchQ(q.idx)
 	ps := q.portStats(&ds[0])
-	plain := q.enqPass && q.buf == nil
+	plain, mem := q.enqPass, q.buf
 	head, pk, by := q.head, q.st.Pkts, q.st.Bytes // pk, by: the depth, this stretch included
 	i := 0
 	for {
@@ -198,6 +200,14 @@ func (q *queue) enqueueRun(now int64, ds []pkt.Desc, qi uint32, port int, sink p
 			l := int(d.Len)
 			if port >= 0 && int(d.OutPort) != port || !plain || !q.fits(pk, by, l) {
 				break
+			}
+			if mem != nil {
+				d.Queue = qi
+				if r := mem.Admit(now, int(q.idx), d); r != pkt.DropNone {
+					countDrop(&q.st, ps, r)
+					sink.Drop(d, r)
+					continue
+				}
 			}
 			d.CopyToQueue(&q.ring[(head+pk)&q.mask], qi) // word copy: see pkt.Desc.CopyTo
 			pk++
