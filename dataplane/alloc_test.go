@@ -12,9 +12,9 @@ import (
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/dpdkq/dpdkq/voq"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // TestHotPathNoAllocs drives one worker's per-burst functions by hand (the loop is not
@@ -141,10 +141,10 @@ func handConfig(cfg *Config) {
 var publishEvery = 4
 
 // TestFlowHashOnlyWhenUsed: the flow hash is computed when a queue uses it (FQ-CoDel)
-// and left 0 otherwise; where computed it is packet.FlowHash of the 5-tuple.
+// and left 0 otherwise; where computed it is wire.FlowHash of the 5-tuple.
 func TestFlowHashOnlyWhenUsed(t *testing.T) {
 	frames := [][]byte{testpkt.UDP("10.0.0.2", "10.2.0.7", 1234, 9, 64, 0, 22)}
-	want := packet.FlowHash(0x0A000002, 0x0A020007, 1234, 9, packet.ProtoUDP)
+	want := wire.FlowHash(0x0A000002, 0x0A020007, 1234, 9, wire.ProtoUDP)
 	for _, fq := range []bool{false, true} {
 		r, cycle := burstCycleWith(t, frames, 0, 0, func(c *Config) {
 			if fq {

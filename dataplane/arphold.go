@@ -2,8 +2,8 @@ package dataplane
 
 import (
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // Packets routed to a next hop whose MAC is not known yet wait on their lcore while
@@ -65,7 +65,7 @@ func (w *worker) holdForARP(h heldPkt) bool {
 }
 
 // heldBit is target's bit in arpHold.mask.
-func heldBit(target uint32) uint64 { return 1 << (packet.Hash32(target) >> 26) }
+func heldBit(target uint32) uint64 { return 1 << (wire.Hash32(target) >> 26) }
 
 // mayHold reports whether packets for target may be held (false: certainly none).
 func (a *arpHold) mayHold(target uint32) bool { return a.mask&heldBit(target) != 0 }
@@ -94,7 +94,7 @@ func (w *worker) serviceARPHold(now int64) {
 		}
 		copy(w.macs[:6], mac[:])
 		copy(w.macs[6:], r.ports[h.out].mac[:])
-		if !packet.ForwardIPv4(mempool.Frame(h.m), int(h.l3), &w.macs) {
+		if !wire.ForwardIPv4(mempool.Frame(h.m), int(h.l3), &w.macs) {
 			w.dropMbuf(h.m, int(h.in), pkt.DropTTLExpired)
 			continue
 		}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // TestARPHold drives one worker by hand: packets to a next hop that is not resolved
@@ -64,8 +64,8 @@ func TestARPHold(t *testing.T) {
 	}
 	udp := func(dst string, sport uint16) []byte { return testpkt.UDP("10.0.0.2", dst, sport, 9, 64, 0, 22) }
 	isARPRequestFor := func(f []byte, target string) bool {
-		var a packet.ARPInfo
-		return packet.ParseARP(f, &a) && a.Op == packet.ARPRequest && a.TargetIP == testpkt.IPv4(target)
+		var a wire.ARPInfo
+		return wire.ParseARP(f, &a) && a.Op == wire.ARPRequest && a.TargetIP == testpkt.IPv4(target)
 	}
 	drops := func(port int, reason pkt.DropReason) uint64 {
 		w.publish()

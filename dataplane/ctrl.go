@@ -2,8 +2,8 @@ package dataplane
 
 import (
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // Control frames: ARP (answered and learned), ICMP echo to the router's addresses,
@@ -14,8 +14,8 @@ import (
 func (w *worker) handleARP(m uintptr, data []byte, pidx int, now int64) {
 	r := w.r
 	p := &r.ports[pidx]
-	var a packet.ARPInfo
-	if !packet.ParseARP(data, &a) {
+	var a wire.ARPInfo
+	if !wire.ParseARP(data, &a) {
 		w.dropMbuf(m, pidx, pkt.DropMalformed)
 		return
 	}
@@ -26,23 +26,23 @@ func (w *worker) handleARP(m uintptr, data []byte, pidx int, now int64) {
 		return
 	}
 	r.neigh.learn(a.SenderIP, a.SenderMAC, false)
-	if a.Op != packet.ARPRequest {
+	if a.Op != wire.ARPRequest {
 		w.cnt[pidx].Local++ // a reply to us: learned and consumed
 		w.freeMbuf(m)
 		return
 	}
-	n := packet.BuildARPReplyInPlace(data, p.mac, p.ip)
+	n := wire.BuildARPReplyInPlace(data, p.mac, p.ip)
 	mempool.SetLen(m, n)
 	w.sendCtrl(m, pidx, pidx)
 }
 
 func (w *worker) handleLocal(m uintptr, data []byte, pidx int) {
 	// The fast parse fills no IPv4Info: parse again (a control-path rarity).
-	if packet.ParseIPv4(data, &w.info) != pkt.DropNone || !packet.IsICMPEchoRequest(data, &w.info) {
+	if wire.ParseIPv4(data, &w.info) != pkt.DropNone || !wire.IsICMPEchoRequest(data, &w.info) {
 		w.dropMbuf(m, pidx, pkt.DropNotForUs)
 		return
 	}
-	n := packet.BuildICMPEchoReplyInPlace(data, &w.info)
+	n := wire.BuildICMPEchoReplyInPlace(data, &w.info)
 	mempool.SetLen(m, n)
 	w.sendCtrl(m, pidx, pidx)
 }
@@ -56,7 +56,7 @@ func (w *worker) sendARPRequest(pidx int, target uint32) {
 		return
 	}
 	data := mempool.Data(m)
-	n := packet.BuildARPRequest(data[:cap(data)], p.mac, p.ip, target)
+	n := wire.BuildARPRequest(data[:cap(data)], p.mac, p.ip, target)
 	mempool.SetLen(m, n)
 	w.sendCtrl(m, pidx, -1)
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/dpdkq/dpdkq/voq"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // TestDestinationCountExact runs random bursts to 40 destinations through a shaped
@@ -59,16 +59,16 @@ func TestDestinationCountExact(t *testing.T) {
 				truth := map[netip.Addr]uint64{}
 				queued := 0
 				w.arch.Walk(func(_ int, d *pkt.Desc) bool {
-					var in packet.IPv4Info
-					require.Equal(t, pkt.DropNone, packet.ParseIPv4(mempool.Data(d.Mbuf), &in))
+					var in wire.IPv4Info
+					require.Equal(t, pkt.DropNone, wire.ParseIPv4(mempool.Data(d.Mbuf), &in))
 					truth[in.DstAddr()]++
 					queued++
 					return true
 				})
 				for _, ip := range ips {
-					got, cut := r.DestinationCount(packet.Addr(ip))
+					got, cut := r.DestinationCount(wire.Addr(ip))
 					require.False(t, cut)
-					require.Equal(t, truth[packet.Addr(ip)], got, "head %v cycle %d ip %x", head, cycle, ip)
+					require.Equal(t, truth[wire.Addr(ip)], got, "head %v cycle %d ip %x", head, cycle, ip)
 				}
 				if queued > 1 {
 					_, cut := w.countDest(ips[0], queued-1)

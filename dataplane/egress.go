@@ -3,8 +3,8 @@ package dataplane
 import (
 	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // egressPort is one output port as its owner lcore serves it: the shaper, the delay
@@ -119,7 +119,7 @@ func (w *worker) transmit(e *egressPort, ds []pkt.Desc) int {
 	for i := range ds[:n] {
 		d := &ds[i]
 		if d.Flags&pkt.FlagMarkCE != 0 {
-			if packet.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
+			if wire.SetCE(mempool.Frame(d.Mbuf), int(d.L3)) {
 				w.cnt[d.InPort].Marks++
 			}
 		}

@@ -2,8 +2,8 @@ package dataplane
 
 import (
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // The poll loop, by concern:
@@ -40,7 +40,7 @@ type worker struct {
 
 	descs []pkt.Desc // an rx burst's descriptors, built in place for EnqueueBurst
 
-	info packet.IPv4Info
+	info wire.IPv4Info
 	macs [12]byte // Ethernet rewrite for a next hop resolved by ARP
 	arp  arpHold  // packets waiting for ARP (see arphold.go)
 

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/dpdkq/dpdkq/packet"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // neighTable maps IPv4 next hops to MAC addresses (the ARP cache). Every lcore reads
@@ -39,7 +39,7 @@ func u64ToMAC(v uint64) (m [6]byte) {
 	return
 }
 
-func neighHash(ip uint32) uint32 { return packet.Hash32(ip) >> (32 - 12) } // neighSlots = 2^12
+func neighHash(ip uint32) uint32 { return wire.Hash32(ip) >> (32 - 12) } // neighSlots = 2^12
 
 // lookup returns the MAC of ip if resolved. No allocation, no lock.
 func (t *neighTable) lookup(ip uint32) ([6]byte, bool) {

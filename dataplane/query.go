@@ -10,8 +10,8 @@ import (
 	"github.com/dpdkq/dpdkq/lcore"
 	"github.com/dpdkq/dpdkq/link"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // LcoreInfo says what one worker lcore does.
@@ -178,7 +178,7 @@ func (w *worker) countDest(ip uint32, budget int) (n uint64, cut bool) {
 			return false
 		}
 		visited++
-		if d.L3 != 0 && packet.IPv4Dst(mempool.Frame(d.Mbuf), int(d.L3)) == ip {
+		if d.L3 != 0 && wire.IPv4Dst(mempool.Frame(d.Mbuf), int(d.L3)) == ip {
 			n++
 		}
 		return true
@@ -234,8 +234,8 @@ func describe(d *pkt.Desc, q int, now int64) QueuedPacket {
 	p := QueuedPacket{Len: int(d.Len), Class: int(d.Class), Queue: q, Port: int(d.OutPort), Tier: d.Tier, Age: now - d.Enq}
 	// Routed packets were validated at rx; xconnect ones may be anything (then only
 	// the queue figures are reported).
-	var in packet.IPv4Info
-	if packet.ParseIPv4(mempool.Data(d.Mbuf), &in) == pkt.DropNone {
+	var in wire.IPv4Info
+	if wire.ParseIPv4(mempool.Data(d.Mbuf), &in) == pkt.DropNone {
 		p.Src, p.Dst = in.SrcAddr(), in.DstAddr()
 		p.Proto, p.SrcPort, p.DstPort = in.Proto, in.SrcPort, in.DstPort
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/dpdkq/dpdkq/dataplane"
 	"github.com/dpdkq/dpdkq/internal/testpkt"
 	"github.com/dpdkq/dpdkq/link"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/dpdkq/dpdkq/voq"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 var (
@@ -217,7 +217,7 @@ func TestPerFlowOrderWithClassesAndAQM(t *testing.T) {
 			f := append([]byte(nil), sf[i].Data...)
 			ihl := int(f[14]&0xf) * 4
 			binary.BigEndian.PutUint16(f[18:20], uint16(i))
-			packet.SetHeaderChecksum(f[14 : 14+ihl])
+			wire.SetHeaderChecksum(f[14 : 14+ihl])
 			sf[i].Data = f
 		}
 		frames = append(frames, sf[i].Data)

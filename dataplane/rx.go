@@ -2,8 +2,8 @@ package dataplane
 
 import (
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // processRx classifies and routes one rx burst received on port pidx (this lcore owns
@@ -48,11 +48,11 @@ func (w *worker) processRx(pidx int, burst []uintptr, now int64) {
 		var tos uint8
 		var ok bool
 		if r.flowHash {
-			dst, hash, tos, ok = packet.RouteFields(data)
+			dst, hash, tos, ok = wire.RouteFields(data)
 		} else {
-			dst, tos, ok = packet.RouteDst(data)
+			dst, tos, ok = wire.RouteDst(data)
 		}
-		l3 := packet.EthHdrLen
+		l3 := wire.EthHdrLen
 		plain := ok
 		if !ok {
 			// Not the plain shape: ARP, a tag, options, TTL 1, or something to drop.
@@ -73,8 +73,8 @@ func (w *worker) processRx(pidx int, burst []uintptr, now int64) {
 			}
 		}
 		if plain {
-			packet.ForwardPlain(data, macs)
-		} else if !packet.ForwardIPv4(data, l3, macs) {
+			wire.ForwardPlain(data, macs)
+		} else if !wire.ForwardIPv4(data, l3, macs) {
 			w.dropMbuf(m, pidx, pkt.DropTTLExpired)
 			continue
 		}
@@ -95,12 +95,12 @@ func (w *worker) processRx(pidx int, burst []uintptr, now int64) {
 // when the frame has been consumed.
 func (w *worker) parseSlow(m uintptr, pidx int, now int64) (dst, hash uint32, tos uint8, l3 int, ok bool) {
 	data := mempool.Data(m) // with its tailroom: replies are built in place
-	if etype, _ := packet.EtherType(data); etype == packet.EtherTypeARP {
+	if etype, _ := wire.EtherType(data); etype == wire.EtherTypeARP {
 		w.handleARP(m, data, pidx, now)
 		return 0, 0, 0, 0, false
 	}
 	in := &w.info
-	if reason := packet.ParseIPv4(data, in); reason != pkt.DropNone {
+	if reason := wire.ParseIPv4(data, in); reason != pkt.DropNone {
 		w.dropMbuf(m, pidx, reason)
 		return 0, 0, 0, 0, false
 	}

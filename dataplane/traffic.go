@@ -3,9 +3,9 @@ package dataplane
 import (
 	"github.com/dpdkq/dpdkq/hist"
 	"github.com/dpdkq/dpdkq/mempool"
-	"github.com/dpdkq/dpdkq/packet"
 	"github.com/dpdkq/dpdkq/pkt"
 	"github.com/dpdkq/dpdkq/traffic"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // Traffic source and sink ports: ports dpdkq implements itself, so one process holds a
@@ -74,7 +74,7 @@ func (w *worker) sinkTransmit(e *egressPort, ds []pkt.Desc) int {
 	for i := range ds {
 		d := &ds[i]
 		f := mempool.Frame(d.Mbuf)
-		if d.Flags&pkt.FlagMarkCE != 0 && packet.SetCE(f, int(d.L3)) {
+		if d.Flags&pkt.FlagMarkCE != 0 && wire.SetCE(f, int(d.L3)) {
 			w.cnt[d.InPort].Marks++
 		}
 		if p, ok := traffic.ParseFrame(f); ok {

@@ -1,6 +1,6 @@
 // Package traffic is the model of dpdkq's built-in traffic source and sink: it decides
 // which frames a source sends and when, writes and parses them, and accounts for what
-// a sink receives. It is pure Go (no cgo, no DPDK), depends only on package packet,
+// a sink receives. It is pure Go (no cgo, no DPDK), depends only on package wire,
 // and takes time as a parameter, so every behaviour is tested with a manual clock.
 // The dataplane owns the mbufs and calls it from the poll loop.
 //

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/dpdkq/dpdkq/packet"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 // Payload header: the first PayloadLen bytes of the UDP payload of every generated
@@ -24,7 +24,7 @@ const (
 	PayloadLen = 18
 	FlagTSC    = 1
 
-	hdrLen = packet.EthHdrLen + packet.IPv4MinLen + 8 // Ethernet + IPv4 + UDP
+	hdrLen = wire.EthHdrLen + wire.IPv4MinLen + 8 // Ethernet + IPv4 + UDP
 	plOff  = hdrLen
 )
 
@@ -47,7 +47,7 @@ type Addressing struct {
 // base + o×256 + host (base 10.1.0.0 and host 2 give 10.1.o.2 in 10.1.o.0/24). base
 // must end in .0; the router needs a route per output covering its address.
 func OutputIPs(base netip.Addr, n int, host uint8) ([]uint32, error) {
-	ip, ok := packet.AddrU32(base)
+	ip, ok := wire.AddrU32(base)
 	if !ok || ip&0xff != 0 {
 		return nil, fmt.Errorf("traffic: output base %v: want an IPv4 address ending in .0", base)
 	}
@@ -74,15 +74,15 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 	b := buf[:n]
 	copy(b[0:6], a.DstMAC[:])
 	copy(b[6:12], a.SrcMAC[:])
-	binary.BigEndian.PutUint16(b[12:14], packet.EtherTypeIPv4)
+	binary.BigEndian.PutUint16(b[12:14], wire.EtherTypeIPv4)
 
-	h := b[packet.EthHdrLen : packet.EthHdrLen+packet.IPv4MinLen]
+	h := b[wire.EthHdrLen : wire.EthHdrLen+wire.IPv4MinLen]
 	ttl := a.TTL
 	if ttl == 0 {
 		ttl = 64
 	}
 	tos := f.DSCP<<2 | f.ECN&3
-	totalLen := uint16(n - packet.EthHdrLen)
+	totalLen := uint16(n - wire.EthHdrLen)
 	id := uint16(f.Seq)
 	dst := a.DstIP[f.Out]
 	h[0] = 0x45
@@ -96,14 +96,14 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 	binary.BigEndian.PutUint32(h[12:16], a.SrcIP)
 	binary.BigEndian.PutUint32(h[16:20], dst)
 
-	u := b[packet.EthHdrLen+packet.IPv4MinLen : hdrLen]
+	u := b[wire.EthHdrLen+wire.IPv4MinLen : hdrLen]
 	dport := a.DPort
 	if dport == 0 {
 		dport = DefaultDPort
 	}
 	binary.BigEndian.PutUint16(u[0:2], f.SPort)
 	binary.BigEndian.PutUint16(u[2:4], dport)
-	binary.BigEndian.PutUint16(u[4:6], uint16(n-packet.EthHdrLen-packet.IPv4MinLen))
+	binary.BigEndian.PutUint16(u[4:6], uint16(n-wire.EthHdrLen-wire.IPv4MinLen))
 	u[6], u[7] = 0, 0
 
 	p := b[plOff : plOff+PayloadLen]
@@ -125,9 +125,9 @@ func WriteFrame(buf []byte, f *Frame, a *Addressing, ts uint64) int {
 // headerChecksum is the Internet checksum (RFC 1071) of the option-less IPv4 header
 // WriteFrame writes (version/IHL 0x45, DF, protocol UDP), computed from the field
 // values rather than read back from the bytes just stored (which would stall on
-// store-to-load forwarding). TestHeaderChecksum compares it with packet.Checksum.
+// store-to-load forwarding). TestHeaderChecksum compares it with wire.Checksum.
 // BenchmarkDueWrite/constant64 (Due + WriteFrame, 64 B): 17 ns per frame with it,
-// 26 ns with packet.SetHeaderChecksum over the stored header (medians of 7 alternating
+// 26 ns with wire.SetHeaderChecksum over the stored header (medians of 7 alternating
 // runs of the two test binaries on the 2-core machine).
 func headerChecksum(tos uint8, totalLen, id uint16, ttl uint8, src, dst uint32) uint16 {
 	s := uint32(0x4500|uint16(tos)) + uint32(totalLen) + uint32(id) + 0x4000 +
@@ -153,13 +153,13 @@ type Payload struct {
 // an 802.1Q tag are accepted). It returns false for anything else: too short, not
 // IPv4/UDP, a fragment, or no Magic. It checks no checksum and does not allocate.
 func ParseFrame(data []byte) (Payload, bool) {
-	etype, l3 := packet.EtherType(data)
-	if etype != packet.EtherTypeIPv4 || len(data) < l3+packet.IPv4MinLen {
+	etype, l3 := wire.EtherType(data)
+	if etype != wire.EtherTypeIPv4 || len(data) < l3+wire.IPv4MinLen {
 		return Payload{}, false
 	}
 	h := data[l3:]
 	ihl := int(h[0]&0x0f) * 4
-	if h[0]>>4 != 4 || ihl < packet.IPv4MinLen || h[9] != 17 || binary.BigEndian.Uint16(h[6:8])&0x3fff != 0 {
+	if h[0]>>4 != 4 || ihl < wire.IPv4MinLen || h[9] != 17 || binary.BigEndian.Uint16(h[6:8])&0x3fff != 0 {
 		return Payload{}, false
 	}
 	off := l3 + ihl + 8

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dpdkq/dpdkq/internal/testpkt"
-	"github.com/dpdkq/dpdkq/packet"
+	"github.com/dpdkq/dpdkq/wire"
 )
 
 func testAddressing(t testing.TB) *Addressing {
@@ -141,7 +141,7 @@ func TestOutputIPs(t *testing.T) {
 	require.Error(t, err)
 }
 
-// TestHeaderChecksum: the checksum from field values equals packet.Checksum over
+// TestHeaderChecksum: the checksum from field values equals wire.Checksum over
 // the header bytes, on random fields including all-ones values that exercise every
 // carry fold.
 func TestHeaderChecksum(t *testing.T) {
@@ -163,6 +163,6 @@ func TestHeaderChecksum(t *testing.T) {
 		h[10], h[11] = 0, 0
 		binary.BigEndian.PutUint32(h[12:], src)
 		binary.BigEndian.PutUint32(h[16:], dst)
-		require.Equal(t, packet.Checksum(h), headerChecksum(tos, tl, id, ttl, src, dst), "%x", h)
+		require.Equal(t, wire.Checksum(h), headerChecksum(tos, tl, id, ttl, src, dst), "%x", h)
 	}
 }

@@ -1,4 +1,4 @@
-package packet
+package wire
 
 import (
 	"testing"
@@ -9,6 +9,6 @@ import (
 // TestInlined: the per-packet functions of the forwarding fast path are inlined into
 // the poll loop (their comments and BenchmarkForwardLoop rely on it).
 func TestInlined(t *testing.T) {
-	inlinetest.Check(t, "github.com/dpdkq/dpdkq/packet",
+	inlinetest.Check(t, "github.com/dpdkq/dpdkq/wire",
 		"RouteFields", "RouteDst", "ForwardPlain", "decTTL", "putMACs", "FlowHash", "Hash32")
 }

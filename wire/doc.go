@@ -1,4 +1,4 @@
-// Package packet parses and edits Ethernet/IPv4 frames in place for the dataplane's
+// Package wire parses and edits Ethernet/IPv4 frames (the wire format) in place for the dataplane's
 // per-packet path, and answers ARP and ICMP echo so the router is a good LAN citizen.
 //
 // Principles:
@@ -19,4 +19,4 @@
 //
 // Addresses are uint32 in host order (10.0.0.1 is 0x0A000001), the form routing
 // tables and comparisons want; Addr converts one to netip.Addr off the hot path.
-package packet
+package wire

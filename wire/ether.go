@@ -1,4 +1,4 @@
-package packet
+package wire
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package packet
+package wire
 
 // FlowHash hashes an IPv4 5-tuple to 32 bits for flow queues (FQ-CoDel), VOQ
 // spreading and load sharing.
