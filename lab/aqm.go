@@ -112,7 +112,7 @@ func aqmScenario() *Scenario {
 			"Repetitions: every figure is reported as the median and IQR over --repeat runs.",
 		},
 		References: []string{
-			"Expected ordering of queueing delay at similar goodput: taildrop 10 BDP ≫ taildrop 1 BDP > RED > PIE (≈ its 15 ms target) > CoDel (≈ 5 ms) ≈ FQ-CoDel, with FQ-CoDel's probe near the idle RTT (RFC 7928 guidelines; flent RRUL; issue 15).",
+			"Expected ordering of queueing delay at similar goodput: taildrop 10 BDP ≫ taildrop 1 BDP > RED > PIE (≈ its 15 ms target) > CoDel (≈ 5 ms) ≈ FQ-CoDel, with FQ-CoDel's probe near the idle RTT (RFC 7928 guidelines; flent RRUL).",
 			"ns-3 AQM suite (1 Mb/s, 48 ms, different setup, not checked): mean queue delay DropTail 72.1 ms, RED 50.1, PIE 19.1, CoDel 2.43.",
 		},
 		Plots: []string{"aqm-delay-goodput (induced RTT p50 vs goodput, p99 as error bar)", "aqm-rtt-cdf (induced RTT CDF per discipline)", "aqm-sojourn-box (sojourn samples per discipline)"},
@@ -434,7 +434,7 @@ func AQMChecks(points []AQMPoint, idleRTT float64) []Check {
 		if factor > 1 {
 			rule = fmt.Sprintf("median sojourn p50: %s > %g × %s", a, factor, b)
 		}
-		add(a+" "+sym+" "+b, "queueing delay "+a+" "+sym+" "+b+" (issue 15)", rule,
+		add(a+" "+sym+" "+b, "queueing delay "+a+" "+sym+" "+b+"", rule,
 			fmt.Sprintf("%.1f ms vs %.1f ms", x, y), x/y, x > factor*y)
 	}
 	pair("taildrop-10bdp", "taildrop-1bdp", 3, "≫")
@@ -447,20 +447,20 @@ func AQMChecks(points []AQMPoint, idleRTT float64) []Check {
 		if !ok {
 			return
 		}
-		add(name+" ≈ its target", fmt.Sprintf("sojourn ≈ %.0f ms target (issue 15)", target), "median sojourn p50 within 0.5×..2× of the target",
+		add(name+" ≈ its target", fmt.Sprintf("sojourn ≈ %.0f ms target", target), "median sojourn p50 within 0.5×..2× of the target",
 			fmt.Sprintf("%.1f ms", x), x, x >= target/2 && x <= 2*target)
 	}
 	near("pie", 15)
 	near("codel", 5)
 	if x, ok := med("codel", soj); ok {
 		if y, ok := med("fq-codel", soj); ok {
-			add("codel ≈ fq-codel", "CoDel ≈ FQ-CoDel queueing delay (issue 15)", "median sojourn p50 within 2× of each other",
+			add("codel ≈ fq-codel", "CoDel ≈ FQ-CoDel queueing delay", "median sojourn p50 within 2× of each other",
 				fmt.Sprintf("%.1f ms vs %.1f ms", x, y), y/x, y <= 2*x && x <= 2*y)
 		}
 	}
 	if y, ok := med("fq-codel", func(p AQMPoint) float64 { return float64(p.InducedP50ms) }); ok {
 		lim := math.Max(5, 0.1*idleRTT)
-		add("fq-codel probe near idle RTT", "FQ-CoDel's probe flow sees nearly the idle RTT (issue 15)",
+		add("fq-codel probe near idle RTT", "FQ-CoDel's probe flow sees nearly the idle RTT",
 			fmt.Sprintf("probe RTT+ p50 <= max(5 ms, 10%% of idle RTT) = %.1f ms", lim), fmt.Sprintf("%.1f ms above idle", y), y, y <= lim)
 	}
 	return cs

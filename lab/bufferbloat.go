@@ -54,7 +54,7 @@ func bufferbloatScenario() *Scenario {
 			"Fetch time is curl's time_total; RTT+ is each ping's RTT minus the fidelity check's idle RTT; p50/p99 exact over the fetches and replies.",
 		},
 		References: []string{
-			"CS244 bufferbloat assignment (issue 15): with the long flow filling the queue, fetch time and RTT grow with the queue size; the standing queue adds about its drain time (queue × 1538 B × 8 / rate) to every RTT.",
+			"CS244 bufferbloat assignment: with the long flow filling the queue, fetch time and RTT grow with the queue size; the standing queue adds about its drain time (queue × 1538 B × 8 / rate) to every RTT.",
 		},
 		Plots: []string{"bufferbloat-rtt (RTT+ over time per queue size)", "bufferbloat-fetch (fetch time CDF per queue size)"},
 		Run:   runBufferbloat,

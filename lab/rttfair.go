@@ -51,7 +51,7 @@ func rttFairScenario() *Scenario {
 			"Fidelity on the first sender (idle RTT = its configured RTT, single-flow rate).",
 		},
 		References: []string{
-			"flent rtt_fair / RFC 7928 §6 (issue 15): with a FIFO the throughput ratio follows the RTT ratio (TCP's rate ∝ 1/RTT); FQ-CoDel brings it near 1.",
+			"flent rtt_fair / RFC 7928 §6: with a FIFO the throughput ratio follows the RTT ratio (TCP's rate ∝ 1/RTT); FQ-CoDel brings it near 1.",
 		},
 		Plots: []string{"rtt-fair-goodput (goodput per sender and discipline)"},
 		Run:   runRTTFair,
@@ -271,13 +271,13 @@ func RTTFairChecks(points []RTTFairPoint, rttMs []float64) []Check {
 	fifo := func(s string) bool { return strings.HasPrefix(s, "taildrop") }
 	if x, name, ok := med(fifo, ratio); ok {
 		rr, _, _ := med(fifo, func(p RTTFairPoint) float64 { return float64(p.EffRTTRatio) })
-		mk("FIFO ratio follows the RTT ratio", "throughput ratio ≈ RTT ratio with a FIFO (flent rtt_fair; issue 15)",
+		mk("FIFO ratio follows the RTT ratio", "throughput ratio ≈ RTT ratio with a FIFO (flent rtt_fair)",
 			"median ratio of "+name+" within 0.5×..2× of its effective RTT ratio", x, rr, x >= rr/2 && x <= 2*rr)
 	}
 	fq := func(s string) bool { return strings.HasPrefix(s, "fq-codel") }
 	if x, _, ok := med(fq, ratio); ok {
 		rr, _, _ := med(fq, func(p RTTFairPoint) float64 { return float64(p.EffRTTRatio) })
-		mk("FQ-CoDel ratio near 1", "FQ-CoDel brings the ratio near 1 (issue 15)", "median ratio in 0.8..1.25", x, rr, x >= 0.8 && x <= 1.25)
+		mk("FQ-CoDel ratio near 1", "FQ-CoDel brings the ratio near 1", "median ratio in 0.8..1.25", x, rr, x >= 0.8 && x <= 1.25)
 	}
 	return cs
 }

@@ -64,7 +64,7 @@ func sizingScenario() *Scenario {
 			"Appenzeller, Keslassy, McKeown 2004: B = RTT·C/√N for N desynchronized long flows; B = RTT·C for one flow.",
 			"Stanford CS244 on Mininet-HiFi (62.5 Mb/s, 87 ms, 98%): N=2 38/52/59, 4 21/28/22, 10 15/35/35, 20 15/21/15, 100 45/45/29, 200 2/2/4, 400-800 2/2/2 packets.",
 			"Beheshti's hardware testbed (62.5 Mb/s, 87 ms, 99%): data/sizing-reference.txt.",
-			"Expected shape: non-increasing in N, within 0.5×–2× of RTT·C/√N for 10 <= N <= 200 (issue 15).",
+			"Expected shape: non-increasing in N, within 0.5×–2× of RTT·C/√N for 10 <= N <= 200.",
 		},
 		Plots: []string{"sizing-buffer-vs-n (log-log: measured runs and medians, RTT·C/√N, RTT·C, CS244 and hardware-testbed points)"},
 		Run:   runSizing,
@@ -343,7 +343,7 @@ func SizingChecks(runs []SizingRun, bdp int) []Check {
 		if ok {
 			v = Reproduced
 		}
-		cs = append(cs, Check{Name: "non-increasing in N", Reference: "the smallest buffer does not grow with N (Appenzeller et al.; issue 15)",
+		cs = append(cs, Check{Name: "non-increasing in N", Reference: "the smallest buffer does not grow with N (Appenzeller et al.)",
 			Measured: s + " packets", Value: Num(math.NaN()), Verdict: v, Rule: "each N's median <= the previous N's median, N in sweep order"})
 	}
 	for _, n := range order {
@@ -356,7 +356,7 @@ func SizingChecks(runs []SizingRun, bdp int) []Check {
 		if m >= 0.5*sq && m <= 2*sq {
 			v = Reproduced
 		}
-		cs = append(cs, Check{Name: fmt.Sprintf("N=%d near RTT·C/√N", n), Reference: fmt.Sprintf("0.5×..2× of RTT·C/√N = %.1f packets (issue 15)", sq),
+		cs = append(cs, Check{Name: fmt.Sprintf("N=%d near RTT·C/√N", n), Reference: fmt.Sprintf("0.5×..2× of RTT·C/√N = %.1f packets", sq),
 			Measured: fmt.Sprintf("%.1f packets (%.2f×)", m, m/sq), Value: Num(m / sq), Verdict: v, Rule: "median answer / (RTT·C/√N) in [0.5, 2]"})
 	}
 	return cs
