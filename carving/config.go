@@ -9,7 +9,7 @@
 //
 // Memory is accounted the way hardware spends it: in fixed-size cells (a 64 B packet
 // in 256 B cells wastes 75%) and in packet descriptors (one per packet), so a pool can
-// run out of descriptors long before it runs out of bytes (seed 001, "Buffer
+// run out of descriptors long before it runs out of bytes ("An Update on Router Buffering", "Buffer
 // Efficiency, Carving, and Sharing").
 //
 // The package knows nothing of packets or queues beyond a dense queue index and a

@@ -140,7 +140,7 @@ func FuzzParseSize(f *testing.F) {
 }
 
 func TestSizeResolve(t *testing.T) {
-	const rate = 62.5e6 // the bottleneck of seed 002
+	const rate = 62.5e6 // the bottleneck of the Stanford CS244 buffer-sizing reproduction
 	mustSize := func(s string) Size {
 		sz, err := ParseSize(s)
 		require.NoError(t, err, s)
@@ -158,7 +158,7 @@ func TestSizeResolve(t *testing.T) {
 		{"10ms", rate, 0, 1500, 78125, 53},
 		// 0.5 * 62.5e6 * 0.087 / 8 = 339843.75 B, rounded up to 339844; /1500 = 226.56 -> 227.
 		{"0.5bdp", rate, 87 * time.Millisecond, 1500, 339844, 227},
-		// one BDP of seed 002: 679687.5 B -> 679688 B, 453.125 -> 454 packets of 1500 B.
+		// one BDP of that reproduction: 679687.5 B -> 679688 B, 453.125 -> 454 packets of 1500 B.
 		{"1bdp", rate, 87 * time.Millisecond, 1500, 679688, 454},
 		{"1500B", 0, 0, 1500, 1500, 1},
 		{"1501B", 0, 0, 1500, 1501, 2},

@@ -4,7 +4,7 @@
 // writes and reads, is the scarce resource. A queue stays on-chip while it is short;
 // once it passes its eviction threshold (Jericho: about 6000 packets or 200 kB) it is
 // evicted and its new packets go off-chip, until it empties and is readmitted.
-// Priority classes can be pinned on-chip. See seed 001 ("Evolving Hardware Models -
+// Priority classes can be pinned on-chip. See "An Update on Router Buffering" ("Evolving Hardware Models -
 // Hybrid Buffering" and its NCS 5500 appendix).
 //
 // The package does not move packets. The queue stays one FIFO; Admit only says which

@@ -1,10 +1,10 @@
 // Package sizing does the buffer-sizing arithmetic behind `dpdkq size`: the
 // bandwidth-delay product (RTT x C), the Stanford small-buffer rule RTT x C / sqrt(N)
 // for N long-lived desynchronized flows (Appenzeller, Keslassy & McKeown, SIGCOMM
-// 2004), and the operational ranges of seed 001 (core routers 5-10 ms of buffering at
+// 2004), and the operational ranges of "An Update on Router Buffering" (core routers 5-10 ms of buffering at
 // port rate, edge routers 10-30 ms). Every figure is given in bytes, in packets of
 // the chosen size, in time at the port rate and as a fraction of the BDP, because
-// seed 001 recommends judging buffers by time and BDP rather than bytes alone.
+// that article recommends judging buffers by time and BDP rather than bytes alone.
 package sizing
 
 import (
@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// The role recommendations of seed 001 ("Core router buffering in the range of 5-10
+// The role recommendations of "An Update on Router Buffering" ("Core router buffering in the range of 5-10
 // msec", "Edge router buffering in the range of 10-30 msec").
 const (
 	CoreLow  = 5 * time.Millisecond

@@ -34,7 +34,7 @@ func TestComputeStanfordExample(t *testing.T) {
 
 func TestComputeSeed002Testbed(t *testing.T) {
 	r := Compute(62.5e6, 87*time.Millisecond, 1, 1500)
-	// 62.5e6 x 0.087 / 8 = 679,687.5 B = 453.125 packets of 1500 B (seed 002: ~453).
+	// 62.5e6 x 0.087 / 8 = 679,687.5 B = 453.125 packets of 1500 B (the Stanford CS244 sizing reproduction: ~453).
 	assert.InDelta(t, 679_687.5, r.BDP.Bytes, 1e-6)
 	assert.InDelta(t, 453.125, r.BDP.Packets, 1e-9)
 	assert.Equal(t, r.BDP.Bytes, r.BDPSqrtN.Bytes, "N=1: the small-buffer rule is the BDP")

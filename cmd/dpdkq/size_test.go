@@ -28,7 +28,7 @@ func TestSizeHandComputed(t *testing.T) {
 	require.Regexp(t, `edge role, high \(30 ms\)\s+37\.50 MB`, out)
 	require.Regexp(t, `on-chip buffer \(16MB\)\s+16\.00 MB\s+10666\.7\s+12\.800 ms`, out)
 
-	// Seed 002's bottleneck: 62.5 Mb/s, 87 ms: BDP 679,687.5 B = 453.1 packets.
+	// The CS244 buffer-sizing bottleneck: 62.5 Mb/s, 87 ms: BDP 679,687.5 B = 453.1 packets.
 	out, err = runSize(t, "--rate", "62.5Mbps", "--rtt", "87ms", "--onchip", "0")
 	require.NoError(t, err)
 	require.Regexp(t, `BDP \(RTT x C\)\s+679\.69 kB\s+453\.1\s+87\.000 ms`, out)
