@@ -267,7 +267,7 @@ func (c *Config) validatePortL3(p *problems, key string, pt *Port) {
 			p.add(key+".ipv4", pt.IPv4, "want an IPv4 address with its prefix length, e.g. 10.0.0.1/24")
 		case pfx.Bits() == 0 || a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 			p.add(key+".ipv4", pt.IPv4, "want a unicast host address with a prefix length 1..32")
-		case pfx.Bits() <= 30 && (a == pfx.Masked().Addr() || a == lastAddr(pfx)):
+		case pfx.Bits() <= 30 && (a == pfx.Masked().Addr() || a == LastAddr(pfx)):
 			p.add(key+".ipv4", pt.IPv4, "is the network or broadcast address of its subnet; want a host address")
 		default:
 			pt.Addr = pfx
@@ -283,8 +283,8 @@ func (c *Config) validatePortL3(p *problems, key string, pt *Port) {
 	}
 }
 
-// lastAddr returns the broadcast address of an IPv4 prefix.
-func lastAddr(pfx netip.Prefix) netip.Addr {
+// LastAddr returns the broadcast address of an IPv4 prefix.
+func LastAddr(pfx netip.Prefix) netip.Addr {
 	b := pfx.Masked().Addr().As4()
 	host := uint32(math.MaxUint32) >> pfx.Bits()
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host

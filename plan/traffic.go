@@ -28,17 +28,10 @@ var SinkHostMAC = [6]byte{0x02, 0xd9, 0x51, 0x4b, 0x00, 0x01}
 func hostOf(pfx netip.Prefix) netip.Addr {
 	a := pfx.Addr()
 	n := a.Next()
-	if !pfx.Contains(n) || (pfx.Bits() <= 30 && n == lastOf(pfx)) {
+	if !pfx.Contains(n) || (pfx.Bits() <= 30 && n == config.LastAddr(pfx)) {
 		return a.Prev()
 	}
 	return n
-}
-
-func lastOf(pfx netip.Prefix) netip.Addr {
-	b := pfx.Masked().Addr().As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	v |= ^uint32(0) >> pfx.Bits()
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 func ip32(a netip.Addr) uint32 {
